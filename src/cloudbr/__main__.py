@@ -1,0 +1,3 @@
+from cloudbr.cli import main
+
+raise SystemExit(main())

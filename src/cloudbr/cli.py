@@ -1,0 +1,98 @@
+"""`cloudbr check | render | schema`: exit 0 ok, 1 invalid input, 2 usage."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from cloudbr import __version__
+from cloudbr.inventory import InventoryError, json_schema, load_inventory
+from cloudbr.model import Host, Inventory
+from cloudbr.pipeline import render_host
+from cloudbr.writer import write_tree
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="cloudbr", description=__doc__)
+    p.add_argument("--version", action="version", version=f"cloudbr {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    c = sub.add_parser("check", help="validate an inventory and list its hosts")
+    c.add_argument("inventory", type=Path)
+    c.add_argument("--json", action="store_true", help="machine-readable host list")
+    r = sub.add_parser("render", help="write every host's files, installer documents and seed ISO")
+    r.add_argument("inventory", type=Path)
+    r.add_argument("-o", "--output", type=Path, required=True, metavar="OUT")
+    r.add_argument("--host", action="append", default=[], metavar="NAME", help="only this host")
+    r.add_argument("-q", "--quiet", action="store_true")
+    sub.add_parser("schema", help="print the inventory JSON Schema")
+    return p
+
+
+def _summary(host: Host) -> dict[str, object]:
+    return {
+        "hostname": host.hostname,
+        "fqdn": host.fqdn,
+        "distro": host.distro.value,
+        "backend": host.backend.value,
+        "addresses": {b.name: [str(a) for a in b.addresses] for b in host.bridges if b.addresses},
+    }
+
+
+def _check(inv: Inventory, as_json: bool) -> int:
+    if as_json:
+        print(json.dumps([_summary(h) for h in inv.hosts], indent=2))
+        return EXIT_OK
+    for h in inv.hosts:
+        addrs = " ".join(f"{b.name}={','.join(str(a) for a in b.addresses)}" for b in h.bridges if b.addresses)
+        print(f"{h.fqdn}\t{h.distro.value}\t{h.backend.value}\t{addrs}")
+    return EXIT_OK
+
+
+def _select(inv: Inventory, names: list[str]) -> list[Host]:
+    if not names:
+        return list(inv.hosts)
+    missing = []
+    hosts = []
+    for name in names:
+        try:
+            hosts.append(inv.host(name))
+        except KeyError:
+            missing.append(name)
+    if missing:
+        raise InventoryError([f"{inv.source}: no host named {n!r}" for n in missing])
+    return hosts
+
+
+def _render(inv: Inventory, out: Path, names: list[str], quiet: bool) -> int:
+    hosts = _select(inv, names)
+    trees = {h.hostname: render_host(h) for h in hosts}
+    write_tree(out, trees)
+    if not quiet:
+        for h in hosts:
+            files = trees[h.hostname]
+            extra = sorted(p for p in files if not p.startswith("rootfs/"))
+            rootfs = len(files) - len(extra)
+            print(f"{out / h.hostname}: {rootfs} rootfs files, {', '.join(extra)}")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "schema":
+        sys.stdout.write(json_schema())
+        return EXIT_OK
+    try:
+        inv = load_inventory(args.inventory)
+        if args.command == "check":
+            return _check(inv, args.json)
+        return _render(inv, args.output, args.host, args.quiet)
+    except InventoryError as exc:
+        for line in exc.lines:
+            print(line, file=sys.stderr)
+        n = len(exc.lines)
+        print(f"cloudbr: {n} problem{'s' if n != 1 else ''}; nothing written", file=sys.stderr)
+        return EXIT_INVALID

@@ -1,0 +1,118 @@
+"""Inventory loading: YAML -> input schema -> resolved model, with every error at once."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from pathlib import Path as FsPath
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from cloudbr.inventory.resolve import resolve
+from cloudbr.inventory.schema import InventoryIn
+from cloudbr.inventory.source import InventoryError, Problem, Source, load
+from cloudbr.model import Inventory
+
+__all__ = ["InventoryError", "json_schema", "load_inventory", "parse_inventory"]
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[str | int, ...]) -> list[str]:
+    """The keys the schema accepts at the mapping that holds `loc`'s last element."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return []
+        field = current.model_fields.get(part)
+        if field is None:
+            return []
+        current = _model_in(field.annotation)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _model_in(annotation: Any) -> Any:
+    """Find the BaseModel inside list[...] / X | None annotations."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _message(err: Any, loc: tuple[str | int, ...]) -> str:
+    kind = err["type"]
+    msg: str = err["msg"]
+    if kind == "extra_forbidden":
+        key = str(loc[-1])
+        allowed = _allowed_keys(InventoryIn, loc)
+        hint = difflib.get_close_matches(key, allowed, n=1)
+        text = f"unknown key {key!r}"
+        if hint:
+            return f"{text} (did you mean {hint[0]!r}?)"
+        return f"{text} (allowed: {', '.join(allowed)})" if allowed else text
+    if kind == "missing":
+        return f"required key {str(loc[-1])!r} is missing"
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    if kind in ("enum", "literal_error") or kind.endswith("_type") or kind.startswith(
+        ("greater", "less", "too_short", "string_pattern")
+    ):
+        value = err.get("input")
+        if not isinstance(value, (dict, list)):
+            msg = f"{msg} (got {value!r})"
+    return msg
+
+
+def _schema_problems(src: Source, exc: ValidationError) -> list[str]:
+    lines = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        # Strip pydantic's union-branch markers such as 'function-after[...]'.
+        loc = tuple(p for p in loc if not (isinstance(p, str) and "[" in p))
+        missing = err["type"] == "missing"
+        problem = Problem(loc, _message(err, loc))
+        lines.append(src.format(problem, prefer_key=err["type"] == "extra_forbidden" or missing))
+    return lines
+
+
+def parse_inventory(text: str, filename: str) -> Inventory:
+    """Validate an inventory document; raise InventoryError listing every problem."""
+    src = load(text, filename)
+    lines = [src.format(p, prefer_key=True) for p in src.duplicate_keys]
+    if not isinstance(src.data, dict):
+        raise InventoryError([*lines, f"{filename}:1:1: (document): expected a mapping with 'hosts'"])
+    try:
+        doc = InventoryIn.model_validate(src.data)
+    except ValidationError as exc:
+        raise InventoryError(lines + _schema_problems(src, exc)) from None
+    hosts, problems = resolve(doc)
+    lines += list(dict.fromkeys(src.format(p) for p in problems))
+    if lines:
+        raise InventoryError(lines)
+    return Inventory(source=filename, hosts=tuple(hosts))
+
+
+def load_inventory(path: str | FsPath) -> Inventory:
+    p = FsPath(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InventoryError([f"{p}:1:1: (document): cannot read: {exc.strerror}"]) from None
+    except UnicodeDecodeError:
+        raise InventoryError([f"{p}:1:1: (document): not UTF-8 text"]) from None
+    return parse_inventory(text, str(p))
+
+
+def json_schema() -> str:
+    schema = InventoryIn.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "cloudbr inventory"
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
+
+

@@ -1,0 +1,305 @@
+"""The inventory's input schema: what operators may write, and nothing else.
+
+Only shape and single-field rules live here (types, ranges, name syntax, address syntax).
+Rules that relate several fields or hosts live in `resolve`, which produces the model.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+)
+
+from cloudbr.model import (
+    IFNAMSIZ,
+    NAME_PATTERN,
+    Backend,
+    BondMode,
+    Distro,
+    LacpRate,
+    XmitHashPolicy,
+)
+
+MAC_PATTERN = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
+DNS_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+SHA512_CRYPT = re.compile(r"^\$6\$(rounds=\d+\$)?[./A-Za-z0-9]{1,16}\$[./A-Za-z0-9]{86}$")
+SSH_KEY = re.compile(
+    r"^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)"
+    r"@openssh\.com) [A-Za-z0-9+/=]+( [^\n\r]*)?$"
+)
+# CloudStack's KVM agent only treats devices with these names as physical bridge ports
+# (LibvirtComputingResource); a bridge on anything else is invisible to it.
+CLOUDSTACK_PORT = re.compile(r"^(eth|bond|vlan|em|ens|eno|enp|enx|team)[A-Za-z0-9_.-]*$|^p\d+p\d+")
+RESERVED_NAMES = frozenset({"cloud0", "lo", "ovs-system"})
+
+
+def _ifname(value: str) -> str:
+    if not NAME_PATTERN.match(value):
+        raise ValueError(f"interface name {value!r} may only contain letters, digits, '_', '.', '-'")
+    if len(value) > IFNAMSIZ:
+        raise ValueError(
+            f"interface name {value!r} is {len(value)} characters long; "
+            f"Linux allows at most {IFNAMSIZ} (IFNAMSIZ)"
+        )
+    if value in RESERVED_NAMES:
+        raise ValueError(f"interface name {value!r} is reserved (cloud0 belongs to CloudStack)")
+    return value
+
+
+def _dns_name(value: str) -> str:
+    labels = value.rstrip(".").split(".")
+    if len(value) > 253 or not all(DNS_LABEL.match(label) for label in labels):
+        raise ValueError(
+            f"{value!r} is not a valid DNS name (labels of letters, digits and '-', "
+            "1-63 characters, not starting or ending with '-')"
+        )
+    return value.rstrip(".").lower()
+
+
+def _hostname(value: str) -> str:
+    if "." in value:
+        raise ValueError(
+            f"hostname {value!r} must be the short name; put the rest in 'domain' "
+            "(the FQDN is hostname.domain)"
+        )
+    return _dns_name(value)
+
+
+def _mac(value: str) -> str:
+    if not MAC_PATTERN.match(value):
+        raise ValueError(f"{value!r} is not a MAC address (expected six hex pairs like 52:54:00:12:34:56)")
+    return value.lower()
+
+
+def _interface(value: Any) -> str:
+    """An address with its prefix, as `a.b.c.d/24` or `a.b.c.d/255.255.255.0`."""
+    if not isinstance(value, str):
+        raise ValueError("expected an address with a prefix, e.g. 192.168.100.20/24")
+    if "/" not in value:
+        raise ValueError(f"{value!r} has no prefix length (write e.g. {value}/24)")
+    iface: ipaddress.IPv4Interface | ipaddress.IPv6Interface
+    try:
+        iface = ipaddress.IPv6Interface(value) if ":" in value else ipaddress.IPv4Interface(value)
+    except ValueError as exc:
+        # ipaddress names the faulty part: "'255.255.155.0' is not a valid netmask".
+        raise ValueError(f"{value!r}: {exc}") from None
+    net = iface.network
+    if net.num_addresses > 2 and iface.ip in (net.network_address, net.broadcast_address):
+        what = "network" if iface.ip == net.network_address else "broadcast"
+        raise ValueError(f"{iface.ip} is the {what} address of {net}, not a host address")
+    return str(iface)
+
+
+def _address(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("expected an IP address")
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise ValueError(f"{value!r} is not a valid IP address") from None
+
+
+def _password_hash(value: str) -> str:
+    if not SHA512_CRYPT.match(value):
+        raise ValueError(
+            "must be a SHA-512 crypt hash ($6$salt$hash, e.g. from `openssl passwd -6`); "
+            "plaintext passwords are refused"
+        )
+    return value
+
+
+def _ssh_key(value: str) -> str:
+    if not SSH_KEY.match(value.strip()):
+        raise ValueError("is not an OpenSSH public key line (type, base64 key, optional comment)")
+    return value.strip()
+
+
+def _url(value: str) -> str:
+    if not re.match(r"^(https?|ftp|nfs)://[^\s'\"\\`$]+$", value):
+        raise ValueError(f"{value!r} is not a plain http(s)/ftp/nfs URL without spaces or quotes")
+    return value
+
+
+IfName = Annotated[str, AfterValidator(_ifname)]
+Hostname = Annotated[str, AfterValidator(_hostname)]
+DnsName = Annotated[str, AfterValidator(_dns_name)]
+Mac = Annotated[str, AfterValidator(_mac)]
+IPIface = Annotated[str, BeforeValidator(_interface)]
+IPAddr = Annotated[str, BeforeValidator(_address)]
+PasswordHash = Annotated[str, AfterValidator(_password_hash)]
+SshKey = Annotated[str, AfterValidator(_ssh_key)]
+Url = Annotated[str, AfterValidator(_url)]
+Mtu = Annotated[int, Field(ge=576, le=9216, description="MTU in bytes")]
+VlanId = Annotated[int, Field(ge=1, le=4094, description="802.1Q VLAN id")]
+Millis = Annotated[int, Field(ge=0, le=60000)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+
+class NicIn(Strict):
+    """A physical NIC."""
+
+    name: IfName
+    mac: Mac | None = None
+    mtu: Mtu | None = None
+
+
+class BondDefaultsIn(Strict):
+    """Bond settings applied to every bond that does not set them itself."""
+
+    mode: BondMode = BondMode.ACTIVE_BACKUP
+    miimon: Annotated[int, Field(ge=0, le=10000)] = 100
+    updelay: Millis = 0
+    downdelay: Millis = 0
+    lacp_rate: LacpRate | None = None
+    xmit_hash_policy: XmitHashPolicy | None = None
+
+
+class BondIn(Strict):
+    name: IfName
+    members: Annotated[list[IfName], Field(min_length=1)]
+    mode: BondMode | None = None
+    miimon: Annotated[int, Field(ge=0, le=10000)] | None = None
+    updelay: Millis | None = None
+    downdelay: Millis | None = None
+    primary: IfName | None = Field(
+        default=None,
+        description="Preferred member (active-backup); default: the first member",
+    )
+    lacp_rate: LacpRate | None = None
+    xmit_hash_policy: XmitHashPolicy | None = None
+    mtu: Mtu | None = None
+
+
+class DnsIn(Strict):
+    servers: list[IPAddr] = []
+    search: list[DnsName] = []
+
+
+class BridgeIn(Strict):
+    name: IfName
+    uplink: IfName | None = Field(default=None, description="Bond or NIC attached to the bridge")
+    addresses: list[IPIface] = []
+    gateway: IPAddr | None = Field(default=None, description="IPv4 default gateway")
+    gateway6: IPAddr | None = Field(default=None, description="IPv6 default gateway")
+    dns: DnsIn | None = None
+    mtu: Mtu | None = None
+    stp: bool = False
+    forward_delay: Annotated[int, Field(ge=0, le=30)] = 0
+
+
+class VlanIn(Strict):
+    id: VlanId
+    parent: IfName = Field(description="Bond/NIC to tag, or the bridge whose uplink it is")
+    bridge: IfName = Field(description="Bridge carrying the VLAN (OVS: a fake bridge)")
+    name: IfName | None = Field(default=None, description="VLAN device name; default PARENT.ID")
+    addresses: list[IPIface] = []
+    gateway: IPAddr | None = None
+    mtu: Mtu | None = None
+
+
+class TopologyIn(Strict):
+    """NICs, bonds, bridges and VLANs. The default is the reference topology."""
+
+    nics: list[NicIn] = Field(
+        default_factory=lambda: [NicIn(name=f"eth{i}") for i in range(4)],
+    )
+    bonds: list[BondIn] = Field(
+        default_factory=lambda: [
+            BondIn(name="bond0", members=["eth0", "eth1"]),
+            BondIn(name="bond1", members=["eth2", "eth3"]),
+        ]
+    )
+    bridges: list[BridgeIn] = Field(
+        default_factory=lambda: [
+            BridgeIn(name="cloudbr0", uplink="bond0"),
+            BridgeIn(name="cloudbr1", uplink="bond1"),
+        ]
+    )
+    vlans: list[VlanIn] = []
+
+
+class StorageIn(Strict):
+    """Where a host's `storage_address` goes: a VLAN on `parent`, bridged as `bridge`."""
+
+    vlan: VlanId = 100
+    parent: IfName = "bond0"
+    bridge: IfName = "cloudbr100"
+    mtu: Mtu | None = None
+
+
+class TrafficLabelsIn(Strict):
+    management: IfName = "cloudbr0"
+    guest: IfName = "cloudbr0"
+    public: IfName = "cloudbr1"
+    storage: IfName | None = Field(
+        default=None, description="Default: the storage bridge when the host has one"
+    )
+
+
+class AccessIn(Strict):
+    root_password_hash: PasswordHash | None = None
+    ssh_authorized_keys: list[SshKey] = []
+
+
+class InstallerIn(Strict):
+    mirror: Url | None = Field(default=None, description="Distribution mirror for installs")
+    ovs_repo: Url | None = Field(default=None, description="Extra repo with openvswitch (EL)")
+    agent_repo: Url | None = Field(default=None, description="CloudStack agent package repo")
+    install_agent: bool = False
+    disk: Annotated[str, Field(pattern=r"^[a-z][a-z0-9]{1,15}$")] | None = None
+    timezone: Annotated[str, Field(pattern=r"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$")] = "UTC"
+    keyboard: Annotated[str, Field(pattern=r"^[a-z]{2,8}(-[a-z0-9]+)?$")] = "us"
+    locale: Annotated[str, Field(pattern=r"^[A-Za-z_]+\.[A-Za-z0-9-]+$")] = "en_US.UTF-8"
+
+
+class SettingsIn(Strict):
+    """Settings a host inherits from `site` unless it sets them itself."""
+
+    domain: DnsName | None = None
+    distro: Distro | None = None
+    backend: Backend | None = None
+    bond: BondDefaultsIn | None = None
+    dns: DnsIn | None = None
+    storage: StorageIn | None = None
+    ipv6: bool | None = None
+    traffic_labels: TrafficLabelsIn | None = None
+    topology: TopologyIn | None = None
+    blacklist_bridge_module: bool | None = Field(
+        default=None,
+        description="OVS: `install bridge /bin/false` (after the agent is installed)",
+    )
+    access: AccessIn | None = None
+    installer: InstallerIn | None = None
+
+
+class SiteIn(SettingsIn):
+    """Site-wide defaults."""
+
+
+class HostIn(SettingsIn):
+    hostname: Hostname
+    address: IPIface | None = Field(default=None, description="Host IP on the management bridge")
+    gateway: IPAddr | None = None
+    address6: IPIface | None = None
+    gateway6: IPAddr | None = None
+    storage_address: IPIface | None = Field(default=None, description="IP on the storage bridge")
+    macs: dict[IfName, Mac] = Field(default={}, description="MACs of the topology's NICs")
+    reachability_target: IPAddr | None = Field(
+        default=None, description="OVS first boot checks this answers; default: the gateway"
+    )
+
+
+class InventoryIn(Strict):
+    site: SiteIn = SiteIn()
+    hosts: Annotated[list[HostIn], Field(min_length=1)]

@@ -1,0 +1,44 @@
+"""One host in, one output tree out: rootfs files, carriers and the manifest."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from cloudbr import render
+from cloudbr.carriers import carriers_for
+from cloudbr.files import File, FileMap, merge
+from cloudbr.model import Host
+
+ROOTFS = "rootfs"
+
+
+def _entry(path: str, f: File) -> dict[str, str]:
+    return {
+        "path": path,
+        "mode": f"{f.mode:04o}",
+        "sha256": hashlib.sha256(f.content).hexdigest(),
+        "renderer": f.renderer,
+    }
+
+
+def manifest(host: Host, tree: FileMap, artifacts: FileMap) -> File:
+    doc = {
+        "host": host.hostname,
+        "fqdn": host.fqdn,
+        "distro": host.distro.value,
+        "backend": host.backend.value,
+        "files": [_entry(p, tree[p]) for p in sorted(tree)],
+        "artifacts": [_entry(p, artifacts[p]) for p in sorted(artifacts)],
+    }
+    return File.text(json.dumps(doc, indent=2, sort_keys=True), renderer="manifest")
+
+
+def render_host(host: Host) -> FileMap:
+    """Paths relative to OUT/<hostname>/."""
+    tree = render.rootfs(host)
+    artifacts = merge(*(carrier(host, tree) for carrier in carriers_for(host)))
+    out = {f"{ROOTFS}{path}": f for path, f in tree.items()}
+    out = merge(out, artifacts)
+    out["manifest.json"] = manifest(host, tree, artifacts)
+    return out
