@@ -1,0 +1,64 @@
+# cloudbr — see README.md. Every target installs what it needs (pip into .venv, apt as root).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(abspath $(VENV))/bin
+export PATH := $(BIN):$(PATH)
+
+INVENTORY ?= examples/lab.yaml
+OUT       ?= out
+DISTRO    ?= debian12
+BACKEND   ?= linuxbridge
+
+.PHONY: all demo test lint typecheck unit e2e bench image schema wheel clean deps
+
+all: test
+
+$(BIN)/cloudbr: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $@
+
+deps: $(BIN)/cloudbr
+	scripts/install-system-deps.sh scripts/apt-test.txt
+
+## demo: render the bundled example inventory into out/ and list what was written
+demo: $(BIN)/cloudbr
+	$(BIN)/cloudbr check $(INVENTORY)
+	$(BIN)/cloudbr render $(INVENTORY) -o $(OUT)
+	@find $(OUT) -type f | sort
+
+## test: lint, format check, strict typing and the unit suite with real consumers
+test: deps lint typecheck unit
+
+lint: $(BIN)/cloudbr
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(BIN)/cloudbr
+	$(BIN)/mypy src
+
+unit: deps
+	$(BIN)/pytest -q
+
+## e2e: boot QEMU guests and check the networks they come up with
+e2e: deps
+	scripts/install-system-deps.sh scripts/apt-e2e.txt
+	$(BIN)/python -m tests.e2e
+
+## bench: 1,000-host render benchmark
+bench: deps
+	$(BIN)/python -m bench
+
+## image: bake a KVM host image with diskimage-builder
+image:
+	scripts/build-image.sh $(DISTRO) $(BACKEND)
+
+schema: $(BIN)/cloudbr
+	$(BIN)/cloudbr schema > schema/inventory.schema.json
+
+wheel: $(BIN)/cloudbr
+	$(BIN)/python -m build --wheel --outdir dist .
+
+clean:
+	rm -rf $(OUT) dist build .mypy_cache .ruff_cache .pytest_cache
