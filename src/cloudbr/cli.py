@@ -47,7 +47,9 @@ def _check(inv: Inventory, as_json: bool) -> int:
         print(json.dumps([_summary(h) for h in inv.hosts], indent=2))
         return EXIT_OK
     for h in inv.hosts:
-        addrs = " ".join(f"{b.name}={','.join(str(a) for a in b.addresses)}" for b in h.bridges if b.addresses)
+        addrs = " ".join(
+            f"{b.name}={','.join(str(a) for a in b.addresses)}" for b in h.bridges if b.addresses
+        )
         print(f"{h.fqdn}\t{h.distro.value}\t{h.backend.value}\t{addrs}")
     return EXIT_OK
 

@@ -49,7 +49,9 @@ class Distro(StrEnum):
 
 # Distros that have renderers today; the others are accepted by the schema so that adding
 # them later needs no redesign, but `check` reports them as not yet supported.
-SUPPORTED_DISTROS: frozenset[Distro] = frozenset({Distro.CENTOS7, Distro.UBUNTU1804, Distro.DEBIAN12})
+SUPPORTED_DISTROS: frozenset[Distro] = frozenset(
+    {Distro.CENTOS7, Distro.UBUNTU1804, Distro.DEBIAN12}
+)
 
 
 class Backend(StrEnum):

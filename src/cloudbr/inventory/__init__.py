@@ -60,8 +60,10 @@ def _message(err: Any, loc: tuple[str | int, ...]) -> str:
         return f"required key {str(loc[-1])!r} is missing"
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
-    if kind in ("enum", "literal_error") or kind.endswith("_type") or kind.startswith(
-        ("greater", "less", "too_short", "string_pattern")
+    if (
+        kind in ("enum", "literal_error")
+        or kind.endswith("_type")
+        or kind.startswith(("greater", "less", "too_short", "string_pattern"))
     ):
         value = err.get("input")
         if not isinstance(value, (dict, list)):
@@ -86,7 +88,9 @@ def parse_inventory(text: str, filename: str) -> Inventory:
     src = load(text, filename)
     lines = [src.format(p, prefer_key=True) for p in src.duplicate_keys]
     if not isinstance(src.data, dict):
-        raise InventoryError([*lines, f"{filename}:1:1: (document): expected a mapping with 'hosts'"])
+        raise InventoryError(
+            [*lines, f"{filename}:1:1: (document): expected a mapping with 'hosts'"]
+        )
     try:
         doc = InventoryIn.model_validate(src.data)
     except ValidationError as exc:
@@ -114,5 +118,3 @@ def json_schema() -> str:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "cloudbr inventory"
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"
-
-

@@ -62,8 +62,8 @@ HASH_MODES = frozenset({BondMode.BALANCE_XOR, BondMode.LACP, BondMode.BALANCE_TL
 class Checker:
     problems: list[Problem] = field(default_factory=list)
 
-    def error(self, path: Path, message: str) -> None:
-        self.problems.append(Problem(path, message))
+    def error(self, path: Path, message: str, *, at_key: bool = False) -> None:
+        self.problems.append(Problem(path, message, at_key))
 
 
 def _pick(host: T | None, site: T | None, default: T) -> T:
@@ -120,10 +120,11 @@ class HostResolver:
         self.bond_defaults = _pick(h.bond, s.bond, BondDefaultsIn())
         self.storage = _pick(h.storage, s.storage, StorageIn())
         self.dns_in = _pick(h.dns, s.dns, DnsIn())
+        self.failed_bridges: set[str] = set()
 
-    def err(self, path: Path, message: str) -> None:
+    def err(self, path: Path, message: str, *, at_key: bool = False) -> None:
         inherited = path[:1] == ("site",) or path == self.ctx.host_path
-        self.check.error(path, (self.ctx.prefix if inherited else "") + message)
+        self.check.error(path, (self.ctx.prefix if inherited else "") + message, at_key=at_key)
 
     # --- top level -------------------------------------------------------------------
 
@@ -145,7 +146,9 @@ class HostResolver:
         extra_addr: dict[str, list[tuple[IPInterface, Path]]] = defaultdict(list)
         labels = _pick(h.traffic_labels, self.ctx.site.traffic_labels, TrafficLabelsIn())
         if h.address:
-            extra_addr[labels.management].append((_iface(h.address), (*self.ctx.host_path, "address")))
+            extra_addr[labels.management].append(
+                (_iface(h.address), (*self.ctx.host_path, "address"))
+            )
         if h.address6:
             extra_addr[labels.management].append(
                 (_iface(h.address6), (*self.ctx.host_path, "address6"))
@@ -168,7 +171,10 @@ class HostResolver:
                 vlan_paths.append(self.ctx.setting_path("storage"))
         for name in extra_addr:
             if name in names and names[name][0] != "bridge":
-                self.err((*self.ctx.host_path, "address"), f"{name!r} is a {names[name][0]}, not a bridge")
+                self.err(
+                    (*self.ctx.host_path, "address"),
+                    f"{name!r} is a {names[name][0]}, not a bridge",
+                )
         bridges = self.bridges(bridges_in, bridge_paths, names, bonds)
         vlans, vlan_bridges = self.vlans(vlans_in, vlan_paths, names, bridges)
         all_bridges = self.attach_addresses([*bridges, *vlan_bridges], extra_addr)
@@ -215,6 +221,7 @@ class HostResolver:
                 self.err(
                     (*self.ctx.host_path, "macs", name),
                     f"no NIC named {name!r} in the topology (NICs: {', '.join(sorted(known))})",
+                    at_key=True,
                 )
         out = []
         for n in self.topology.nics:
@@ -226,7 +233,9 @@ class HostResolver:
         table: dict[str, tuple[str, Path]] = {}
         entries: list[tuple[str, str, Path]] = []
         t = self.topology
-        entries += [(n.name, "NIC", (*self.topo_path, "nics", i, "name")) for i, n in enumerate(t.nics)]
+        entries += [
+            (n.name, "NIC", (*self.topo_path, "nics", i, "name")) for i, n in enumerate(t.nics)
+        ]
         entries += [
             (b.name, "bond", (*self.topo_path, "bonds", i, "name")) for i, b in enumerate(t.bonds)
         ]
@@ -304,12 +313,14 @@ class HostResolver:
                     self.err(
                         mode_path,
                         f"bond mode {mode.value!r} exists only on Open vSwitch "
-                        "(linux bonding modes: " + ", ".join(m.value for m in BondMode if m in LINUX_BOND_MODES) + ")",
+                        "(linux bonding modes: "
+                        + ", ".join(m.value for m in BondMode if m in LINUX_BOND_MODES)
+                        + ")",
                     )
                 if lacp_rate and mode is not BondMode.LACP:
                     self.err(
                         self.bond_field_path(path, b, "lacp_rate"),
-                        f"lacp_rate needs mode 802.3ad (bond {b.name!r} is {mode.value})",
+                        f"lacp_rate needs mode 802.3ad, not {mode.value}",
                     )
                 if xmit and mode not in HASH_MODES:
                     self.err(
@@ -332,15 +343,22 @@ class HostResolver:
             primary = b.primary
             if primary is not None:
                 if primary not in b.members:
-                    self.err((*path, "primary"), f"primary {primary!r} is not a member of {b.name!r}")
+                    self.err(
+                        (*path, "primary"), f"primary {primary!r} is not a member of {b.name!r}"
+                    )
                 if mode not in PRIMARY_MODES:
                     self.err(
                         (*path, "primary"),
-                        f"primary applies to active-backup, balance-tlb and balance-alb, not {mode.value}",
+                        "primary applies to active-backup, balance-tlb and balance-alb, "
+                        f"not {mode.value}",
                     )
             elif mode is BondMode.ACTIVE_BACKUP and b.members:
                 primary = b.members[0]
-            ovs_lacp = OvsLacp.ACTIVE if (self.backend is Backend.OVS and mode is BondMode.BALANCE_TCP) else OvsLacp.OFF
+            ovs_lacp = (
+                OvsLacp.ACTIVE
+                if (self.backend is Backend.OVS and mode is BondMode.BALANCE_TCP)
+                else OvsLacp.OFF
+            )
             out.append(
                 Bond(
                     name=b.name,
@@ -391,7 +409,9 @@ class HostResolver:
                         else f"uplink {up!r} is a {kind}; a bridge's uplink must be a NIC or bond",
                     )
                 elif up in members:
-                    self.err(upath, f"NIC {up!r} is a bond member and cannot also be a bridge uplink")
+                    self.err(
+                        upath, f"NIC {up!r} is a bond member and cannot also be a bridge uplink"
+                    )
                 elif up in used:
                     self.err(upath, f"{up!r} is already the uplink of bridge {used[up]!r}")
                 else:
@@ -440,6 +460,8 @@ class HostResolver:
         vlans: list[Vlan] = []
         vlan_bridges: list[Bridge] = []
         for v, path in zip(vlans_in, paths, strict=True):
+            # Assume failure until the VLAN bridge is built, so its addresses add no noise.
+            self.failed_bridges.add(v.bridge)
             ppath = (*path, "parent")
             kind = names.get(v.parent, ("", ()))[0]
             device: str | None = None
@@ -453,7 +475,9 @@ class HostResolver:
                 device = v.parent
                 parent_bridge = next((b.name for b in bridges if b.uplink == device), None)
             else:
-                self.err(ppath, f"VLAN parent {v.parent!r} is not a NIC, bond or bridge of the topology")
+                self.err(
+                    ppath, f"VLAN parent {v.parent!r} is not a NIC, bond or bridge of the topology"
+                )
             if device is None:
                 continue
             if self.backend is Backend.OVS and parent_bridge is None:
@@ -465,7 +489,10 @@ class HostResolver:
                 continue
             key = (device, v.id)
             if key in seen_ids:
-                self.err((*path, "id"), f"VLAN {v.id} on {device!r} is already bridged by {seen_ids[key]!r}")
+                self.err(
+                    (*path, "id"),
+                    f"VLAN {v.id} on {device!r} is already bridged by {seen_ids[key]!r}",
+                )
                 continue
             seen_ids[key] = v.bridge
             name = v.name or f"{device}.{v.id}"
@@ -484,9 +511,17 @@ class HostResolver:
                 self.err((*path, "bridge"), f"bridge {v.bridge!r} is defined twice")
                 continue
             bridge_names.add(v.bridge)
+            self.failed_bridges.discard(v.bridge)
             if self.backend is Backend.LINUXBRIDGE:
                 self.port_name_ok(npath, name, "VLAN device")
-            vlan = Vlan(id=v.id, name=name, device=device, parent_bridge=parent_bridge, bridge=v.bridge, mtu=v.mtu)
+            vlan = Vlan(
+                id=v.id,
+                name=name,
+                device=device,
+                parent_bridge=parent_bridge,
+                bridge=v.bridge,
+                mtu=v.mtu,
+            )
             vlans.append(vlan)
             vlan_bridges.append(
                 Bridge(
@@ -519,12 +554,14 @@ class HostResolver:
             out.append(_replace(b, addresses=tuple(addrs)))
         known = {b.name for b in bridges}
         for name, items in extra.items():
-            if name not in known:
+            if name not in known and name not in self.failed_bridges:
                 for _, path in items:
                     self.err(path, f"no bridge {name!r} to carry this address")
         for a, path in self.addr_paths.items():
             if isinstance(a, ipaddress.IPv6Interface) and not self.ipv6:
-                self.err(path, f"{a} is an IPv6 address but IPv6 is disabled for this host (ipv6: false)")
+                self.err(
+                    path, f"{a} is an IPv6 address but IPv6 is disabled for this host (ipv6: false)"
+                )
         return out
 
     def attach_gateway_and_dns(self, bridges: list[Bridge]) -> list[Bridge]:
@@ -544,7 +581,9 @@ class HostResolver:
                 if isinstance(g, ipaddress.IPv6Address):
                     gw6 = g
                 else:
-                    self.err((*self.ctx.host_path, "gateway6"), f"gateway6 {g} is IPv4: use gateway")
+                    self.err(
+                        (*self.ctx.host_path, "gateway6"), f"gateway6 {g} is IPv4: use gateway"
+                    )
             out.append(_replace(b, gateway4=gw4, gateway6=gw6))
         for fam, attr, hkey in ((4, "gateway4", "gateway"), (6, "gateway6", "gateway6")):
             carriers = [b for b in out if getattr(b, attr) is not None]
@@ -556,10 +595,16 @@ class HostResolver:
                 )
             for b in carriers:
                 gw = getattr(b, attr)
-                path = (*self.ctx.host_path, hkey) if b.name == mgmt and getattr(h, hkey) else self._bridge_paths.get(b.name, self.ctx.host_path)
+                path = (
+                    (*self.ctx.host_path, hkey)
+                    if b.name == mgmt and getattr(h, hkey)
+                    else self._bridge_paths.get(b.name, self.ctx.host_path)
+                )
                 nets = [a.network for a in b.addresses if a.version == fam]
                 if not nets:
-                    self.err(path, f"gateway {gw} is set on {b.name!r}, which has no IPv{fam} address")
+                    self.err(
+                        path, f"gateway {gw} is set on {b.name!r}, which has no IPv{fam} address"
+                    )
                 elif not any(gw in n for n in nets):
                     self.err(
                         path,
@@ -608,14 +653,17 @@ class HostResolver:
 
     # --- MTU, labels, misc -------------------------------------------------------------
 
-    def check_mtus(self, nics: list[Nic], bonds: list[Bond], bridges: list[Bridge], vlans: list[Vlan]) -> None:
+    def check_mtus(
+        self, nics: list[Nic], bonds: list[Bond], bridges: list[Bridge], vlans: list[Vlan]
+    ) -> None:
         mtu: dict[str, int | None] = {n.name: n.mtu for n in nics}
         mtu.update({b.name: b.mtu for b in bonds})
         mtu.update({v.name: v.mtu for v in vlans})
         mtu.update({b.name: b.mtu for b in bridges})
         pairs: list[tuple[str, str, Path]] = []
-        for i, b in enumerate(self.topology.bonds):
-            pairs += [(b.name, m, (*self.topo_path, "bonds", i, "mtu")) for m in b.members]
+        for i, bond_in in enumerate(self.topology.bonds):
+            bpath = (*self.topo_path, "bonds", i, "mtu")
+            pairs += [(bond_in.name, m, bpath) for m in bond_in.members]
         for b in bridges:
             bpath = (*self._bridge_paths.get(b.name, self.topo_path), "mtu")
             if b.vlan is not None:
@@ -624,15 +672,22 @@ class HostResolver:
                     pairs.append((b.name, b.vlan.parent_bridge, bpath))
             if b.uplink:
                 pairs.append((b.name, b.uplink, bpath))
+        reported: set[str] = set()
         for child, parent, path in pairs:
             c, p = mtu.get(child), mtu.get(parent)
-            if c is not None and p is not None and c > p:
-                self.err(path, f"MTU {c} of {child!r} is above the MTU {p} of its parent {parent!r}")
+            if c is not None and p is not None and c > p and child not in reported:
+                reported.add(child)
+                self.err(
+                    path, f"MTU {c} of {child!r} is above the MTU {p} of its parent {parent!r}"
+                )
 
-    def traffic_labels(self, labels: TrafficLabelsIn, bridges: list[Bridge], storage: str | None) -> TrafficLabels:
+    def traffic_labels(
+        self, labels: TrafficLabelsIn, bridges: list[Bridge], storage: str | None
+    ) -> TrafficLabels:
         names = {b.name for b in bridges}
         path = self.ctx.setting_path("traffic_labels")
-        storage_label = labels.storage or storage
+        # The storage bridge is the default storage label only if it could be built.
+        storage_label = labels.storage or (storage if storage in names else None)
         for kind in ("management", "guest", "public", "storage"):
             value = storage_label if kind == "storage" else getattr(labels, kind)
             if value is not None and value not in names:
@@ -698,8 +753,11 @@ def cross_host_checks(
         ((h.hostname, ("hosts", i, "hostname")) for i, h in enumerate(inv.hosts)), "hostname", check
     )
     _duplicates(
-        ((h.fqdn, ("hosts", i, "hostname")) for i, h in enumerate(hosts)
-         if sum(1 for x in hosts if x.hostname == h.hostname) == 1),
+        (
+            (h.fqdn, ("hosts", i, "hostname"))
+            for i, h in enumerate(hosts)
+            if sum(1 for x in hosts if x.hostname == h.hostname) == 1
+        ),
         "FQDN",
         check,
     )

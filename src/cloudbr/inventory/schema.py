@@ -43,7 +43,9 @@ RESERVED_NAMES = frozenset({"cloud0", "lo", "ovs-system"})
 
 def _ifname(value: str) -> str:
     if not NAME_PATTERN.match(value):
-        raise ValueError(f"interface name {value!r} may only contain letters, digits, '_', '.', '-'")
+        raise ValueError(
+            f"interface name {value!r} may only contain letters, digits, '_', '.', '-'"
+        )
     if len(value) > IFNAMSIZ:
         raise ValueError(
             f"interface name {value!r} is {len(value)} characters long; "
@@ -75,7 +77,9 @@ def _hostname(value: str) -> str:
 
 def _mac(value: str) -> str:
     if not MAC_PATTERN.match(value):
-        raise ValueError(f"{value!r} is not a MAC address (expected six hex pairs like 52:54:00:12:34:56)")
+        raise ValueError(
+            f"{value!r} is not a MAC address (expected six hex pairs like 52:54:00:12:34:56)"
+        )
     return value.lower()
 
 

@@ -27,6 +27,7 @@ class Mark:
 class Problem:
     path: Path
     message: str
+    at_key: bool = False  # point at the key itself (unknown or misplaced keys)
 
 
 class InventoryError(Exception):
@@ -70,8 +71,10 @@ class Source:
         return Mark(1, 1)
 
     def format(self, problem: Problem, *, prefer_key: bool = False) -> str:
-        m = self.mark(problem.path, prefer_key=prefer_key)
-        return f"{self.filename}:{m.line}:{m.column}: {format_path(problem.path)}: {problem.message}"
+        m = self.mark(problem.path, prefer_key=prefer_key or problem.at_key)
+        return (
+            f"{self.filename}:{m.line}:{m.column}: {format_path(problem.path)}: {problem.message}"
+        )
 
 
 def _mark(node: yaml.Node) -> Mark:
