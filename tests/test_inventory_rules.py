@@ -409,6 +409,45 @@ CASES: list[tuple[str, str, str]] = [
         "192.168.100.0/24 on 'cloudbr0'; the host could not tell which bridge to route through",
     ),
     (
+        "one uplink for two bridges",
+        host(
+            OK_HOST
+            + dd("""\
+            topology:
+              bridges: [{name: cloudbr0, uplink: bond0}, {name: cloudbr1, uplink: bond0}]
+            """)
+        ),
+        "inv.yaml:9:75: hosts[0].topology.bridges[1].uplink: 'bond0' is already the uplink of bridge 'cloudbr0'",
+    ),
+    (
+        "same VLAN twice on one parent",
+        host(
+            OK_HOST
+            + dd("""\
+            topology:
+              vlans: [{id: 7, parent: bond0, bridge: cloudbr7}, {id: 7, parent: cloudbr0, bridge: cloudbr8}]
+            """)
+        ),
+        "inv.yaml:9:62: hosts[0].topology.vlans[1].id: VLAN 7 on 'bond0' is already bridged by 'cloudbr7'",
+    ),
+    (
+        "IPv6 gateway in the IPv4 field",
+        host("address: 192.168.100.20/24\ngateway: 2001:db8::1\n"),
+        "inv.yaml:7:14: hosts[0].gateway: gateway 2001:db8::1 is IPv6: use gateway6",
+    ),
+    (
+        "interface name used twice",
+        host(
+            OK_HOST
+            + dd("""\
+            topology:
+              bridges: [{name: cloudbr0, uplink: bond0}, {name: bond1}]
+            traffic_labels: {public: cloudbr0}
+            """)
+        ),
+        "inv.yaml:9:57: hosts[0].topology.bridges[1].name: interface name 'bond1' is already used by a bond",
+    ),
+    (
         "YAML syntax error",
         "hosts:\n  - hostname: [a\n",
         "inv.yaml:3:1: (document): YAML: expected ',' or ']', but got '<stream end>'",
