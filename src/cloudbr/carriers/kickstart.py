@@ -1,10 +1,163 @@
-"""PLACEHOLDER: being written in a parallel branch of work; replaced before release."""
+"""A complete CentOS 7 kickstart that installs the host and lays its rootfs tree down in %post.
+
+Decisions (see kickstart/kickstart.cfg.j2 for the document itself):
+- Install source: `host.installer.mirror`, else the CentOS 7.9 vault (CentOS 7 is EOL; the
+  old mirror network is gone) plus its updates repository. Open vSwitch is not in CentOS 7's
+  own repositories: `installer.ovs_repo`, else the CentOS Cloud SIG (RDO Train) repository,
+  whose `openvswitch` ships OVS's ifup-ovs for the `network` service.
+- The CloudStack agent is installed when `installer.install_agent` is set (which requires
+  `agent_repo`); `agent_repo` alone only adds the repository.
+- Root: `rootpw --iscrypted` with the inventory's SHA-512 hash; without one, root's password
+  is locked (`rootpw --lock`) and SSH keys are the way in. RHEL 7's kickstart has no `sshkey`
+  command, so keys go to /root/.ssh/authorized_keys in %post.
+- Installer network: static on the first NIC under the management bridge (by MAC when the
+  inventory knows it), VLAN-tagged if that bridge is a VLAN bridge. With ethN names the PXE
+  entry must pass `net.ifnames=0 biosdevname=0` as well; the bootloader line sets them for
+  the installed system.
+- %post (after %packages, so after the agent's installation) writes the tree exactly
+  (cloudbr.carriers.embed) and moves aside any ifcfg file the installer wrote that is not the
+  host's, so that no stale interface comes up at boot.
+"""
 
 from __future__ import annotations
 
-from cloudbr.files import FileMap
-from cloudbr.model import Host
+import shlex
+from dataclasses import dataclass
+
+from cloudbr import templates
+from cloudbr.carriers.embed import install_script
+from cloudbr.files import SECRET, File, FileMap
+from cloudbr.model import Backend, Bridge, Host, Nic
+from cloudbr.render.ifcfg import SCRIPTS
+
+NAME = "kickstart"
+OUTPUT = "kickstart.cfg"
+
+CENTOS7_MIRROR = "https://vault.centos.org/7.9.2009/os/x86_64/"
+CENTOS7_UPDATES = "https://vault.centos.org/7.9.2009/updates/x86_64/"
+CENTOS7_OVS_REPO = "https://vault.centos.org/7.9.2009/cloud/x86_64/openstack-train/"
+
+# CloudStack KVM hosts: agent 1798, libvirt 16509/16514, VNC consoles, live migration.
+FIREWALL_PORTS = ("1798:tcp", "16509:tcp", "16514:tcp", "5900-6100:tcp", "49152-49216:tcp")
+
+AUTHORIZED_KEYS = "/root/.ssh/authorized_keys"
+INSTALLER_IFCFG_BACKUP = "/root/cloudbr-installer-ifcfg"
+
+
+@dataclass(frozen=True)
+class Repo:
+    name: str
+    url: str
+
+
+def repos(host: Host) -> list[Repo]:
+    inst = host.installer
+    out = [] if inst.mirror else [Repo("updates", CENTOS7_UPDATES)]
+    if host.backend is Backend.OVS:
+        out.append(Repo("openvswitch", inst.ovs_repo or CENTOS7_OVS_REPO))
+    if inst.agent_repo:
+        out.append(Repo("cloudstack", inst.agent_repo))
+    return out
+
+
+def packages(host: Host) -> list[str]:
+    out = ["openvswitch"] if host.backend is Backend.OVS else ["bridge-utils"]
+    if host.installer.install_agent:
+        out.append("cloudstack-agent")
+    return out
+
+
+def _install_nic(host: Host, bridge: Bridge) -> Nic | None:
+    """The physical NIC that carries the management bridge's traffic."""
+    device = bridge.vlan.device if bridge.vlan else bridge.uplink
+    if device is None:
+        return None
+    if any(b.name == device for b in host.bonds):
+        bond = host.bond(device)
+        return host.nic(bond.primary or bond.members[0])
+    return host.nic(device)
+
+
+def network_line(host: Host) -> str:
+    bridge = host.primary_bridge
+    nic = _install_nic(host, bridge)
+    opts = [f"--device={(nic.mac or nic.name) if nic else 'link'}"]
+    if nic and bridge.vlan:
+        opts.append(f"--vlanid={bridge.vlan.id}")
+    v4 = bridge.ipv4[0] if bridge.ipv4 else None
+    v6 = bridge.ipv6[0] if host.ipv6 and bridge.ipv6 else None
+    if v4 or v6:
+        opts.append("--bootproto=static")
+    else:
+        opts.append("--bootproto=dhcp")
+    if v4:
+        opts += [f"--ip={v4.ip}", f"--netmask={v4.netmask}"]
+        if bridge.gateway4:
+            opts.append(f"--gateway={bridge.gateway4}")
+    if v6:
+        opts.append(f"--ipv6={v6}")
+        if bridge.gateway6:
+            opts.append(f"--ipv6gateway={bridge.gateway6}")
+    if not host.ipv6:
+        opts.append("--noipv6")
+    if host.dns.servers:
+        opts.append("--nameserver=" + ",".join(str(s) for s in host.dns.servers))
+    opts += [f"--hostname={host.fqdn}", "--activate"]
+    return "network " + " ".join(opts)
+
+
+def _finish_script(tree: FileMap) -> str:
+    """Shell run after the files are in place: set aside the installer's stale ifcfg files and
+    restore SELinux labels."""
+    prefix = f"{SCRIPTS}/"
+    keep = sorted({"ifcfg-lo"} | {p[len(prefix) :] for p in tree if p.startswith(prefix)})
+    return f"""\
+# Move aside the installer's own ifcfg files (e.g. for its install-time device names):
+# only the host's files and initscripts' ifcfg-lo may come up at boot.
+cloudbr_sys=${{1:-/}}
+cloudbr_sys=${{cloudbr_sys%/}}
+cloudbr_keep={shlex.quote(" " + " ".join(keep) + " ")}
+for cloudbr_f in "$cloudbr_sys{SCRIPTS}"/ifcfg-*; do
+    [ -e "$cloudbr_f" ] || continue
+    case "$cloudbr_keep" in *" ${{cloudbr_f##*/}} "*) continue ;; esac
+    mkdir -p "$cloudbr_sys{INSTALLER_IFCFG_BACKUP}"
+    mv -f -- "$cloudbr_f" "$cloudbr_sys{INSTALLER_IFCFG_BACKUP}/"
+done
+# Files written from %post may lack their SELinux labels (e.g. /root/.ssh).
+if [ -z "$cloudbr_sys" ] && command -v restorecon >/dev/null 2>&1; then
+    restorecon -R /etc /root || true
+fi
+"""
+
+
+def post_files(host: Host, tree: FileMap) -> FileMap:
+    """What %post writes: the host's tree plus root's SSH keys (no `sshkey` on RHEL 7)."""
+    files = dict(tree)
+    keys = host.access.ssh_authorized_keys
+    if keys:
+        files[AUTHORIZED_KEYS] = File.text("\n".join(keys), mode=SECRET, renderer=NAME)
+    return files
+
+
+def post_script(host: Host, tree: FileMap) -> str:
+    dirs = {"/root/.ssh": 0o700} if host.access.ssh_authorized_keys else {}
+    return install_script(post_files(host, tree), dir_modes=dirs) + _finish_script(tree)
 
 
 def render(host: Host, tree: FileMap) -> FileMap:
-    return {}
+    text = templates.render(
+        "kickstart/kickstart.cfg.j2",
+        host=host,
+        mirror=host.installer.mirror or CENTOS7_MIRROR,
+        repos=repos(host),
+        network_line=network_line(host),
+        firewall_ports=",".join(FIREWALL_PORTS),
+        boot_append="net.ifnames=0 biosdevname=0" if host.legacy_nic_names else "",
+        enabled_services=",".join(
+            ["network", "openvswitch"] if host.backend is Backend.OVS else ["network"]
+        ),
+        packages=packages(host),
+        post_script=post_script(host, tree),
+    )
+    # 0600: the document carries the root password hash.
+    return {OUTPUT: File.text(text, mode=SECRET, renderer=NAME)}
