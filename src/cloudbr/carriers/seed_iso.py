@@ -1,10 +1,25 @@
-"""PLACEHOLDER: being written in a parallel branch of work; replaced before release."""
+"""NoCloud seed ISO: the host's identity, users, files and network in one `cidata` image.
+
+Beside the image, the three documents it holds are written as seed/<name> (for operators who
+use another carrier, e.g. a seed directory or an HTTP seedfrom, and for inspection).
+"""
 
 from __future__ import annotations
 
-from cloudbr.files import FileMap
+from cloudbr.carriers import cloudinit
+from cloudbr.files import SECRET, File, FileMap
+from cloudbr.iso import build_iso
 from cloudbr.model import Host
+
+NAME = "seed-iso"
+ISO = "seed.iso"
+SEED_DIR = "seed"
+LABEL = "cidata"  # what cloud-init's NoCloud looks for (upper or lower case)
 
 
 def render(host: Host, tree: FileMap) -> FileMap:
-    return {}
+    files = cloudinit.seed(host, tree).files()
+    # Everything here may carry password hashes and keys: 0600.
+    out = {f"{SEED_DIR}/{name}": File(data, SECRET, NAME) for name, data in files.items()}
+    out[ISO] = File(build_iso(files, label=LABEL), SECRET, NAME)
+    return out

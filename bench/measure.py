@@ -1,0 +1,119 @@
+"""Measurements: a command's wall time and peak RSS (in a child process of its own, so one
+size's peak cannot hide another's), and per-module render cost inside this process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from cloudbr import render
+from cloudbr.carriers import carriers_for, cloudinit
+from cloudbr.carriers import seed_iso as seed_iso_carrier
+from cloudbr.files import FileMap
+from cloudbr.iso import build_iso
+from cloudbr.model import Host
+
+
+@dataclass(frozen=True)
+class Run:
+    seconds: float
+    peak_rss_kib: int
+
+
+def run(argv: Sequence[str]) -> Run:
+    """Wall time and peak RSS of one child process (ru_maxrss is in KiB on Linux)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}:\n{err}")
+    return Run(seconds, usage.ru_maxrss)
+
+
+def cloudbr(*args: str) -> list[str]:
+    return [sys.executable, "-m", "cloudbr", *args]
+
+
+def _name(fn: Callable[..., object]) -> str:
+    return fn.__module__.removeprefix("cloudbr.")
+
+
+def module_costs(hosts: Sequence[Host]) -> dict[str, float]:
+    """Seconds spent in each renderer and carrier over all hosts; the seed ISO carrier is
+    split into its cloud-init documents and the ISO mastering."""
+    costs: dict[str, float] = defaultdict(float)
+    clock = time.perf_counter
+    for host in hosts:
+        tree: FileMap = {}
+        for renderer in render.renderers_for(host):
+            t = clock()
+            tree.update(renderer(host))
+            costs[_name(renderer)] += clock() - t
+        for carrier in carriers_for(host):
+            if carrier is seed_iso_carrier.render:
+                t = clock()
+                files = cloudinit.seed(host, tree).files()
+                t2 = clock()
+                build_iso(files, label=seed_iso_carrier.LABEL)
+                costs["seed-iso: cloud-init documents"] += t2 - t
+                costs["seed-iso: ISO mastering (pycdlib)"] += clock() - t2
+                continue
+            t = clock()
+            carrier(host, tree)
+            costs[_name(carrier)] += clock() - t
+    return dict(costs)
+
+
+@dataclass(frozen=True)
+class IsoCost:
+    hosts: int
+    cloudbr_ms: float
+    localds_ms: float
+
+    @property
+    def ratio(self) -> float:
+        return self.localds_ms / self.cloudbr_ms
+
+
+def iso_cost(hosts: Sequence[Host], workdir: Path) -> IsoCost:
+    """Per-host cost of our ISO against cloud-localds packing the very same three files.
+    Both sides start from documents already in hand: for cloud-localds they are on disk
+    (it cannot take them any other way), for us in memory."""
+    seeds = [cloudinit.seed(h, render.rootfs(h)).files() for h in hosts]
+    t = time.perf_counter()
+    for files in seeds:
+        build_iso(files, label=seed_iso_carrier.LABEL)
+    ours = (time.perf_counter() - t) / len(seeds)
+
+    dirs = []
+    for i, files in enumerate(seeds):
+        d = workdir / f"localds-{i}"
+        d.mkdir()
+        for name, data in files.items():
+            (d / name).write_bytes(data)
+        dirs.append(d)
+    t = time.perf_counter()
+    for d in dirs:
+        subprocess.run(
+            [
+                "cloud-localds",
+                "-N",
+                d / "network-config",
+                d / "seed.iso",
+                d / "user-data",
+                d / "meta-data",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    theirs = (time.perf_counter() - t) / len(dirs)
+    return IsoCost(len(seeds), ours * 1000, theirs * 1000)

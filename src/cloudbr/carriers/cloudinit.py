@@ -1,0 +1,198 @@
+"""The three NoCloud documents (user-data, meta-data, network-config) for one host.
+
+Who owns the network is decided here, once, per backend:
+- linux bridge: cloud-init renders it. network-config is our Netplan v2 mapping (the same one
+  /etc/netplan/90-cloudbr.yaml carries), and write_files leaves out the files that would
+  fight cloud-init's rendering: our own interface definitions (netplan, eni, ifcfg) and any
+  cloud.cfg.d snippet that sets `network:`. Such a snippet would be harmless on the first
+  boot (init-local applies the seed's network-config before write_files runs) but, being
+  system config, it outranks the datasource on every later boot, so a re-seeded host (new
+  instance-id) would silently keep its old network.
+- Open vSwitch: cloud-init must not touch the network (`config: disabled`); write_files lays
+  down the whole tree (ENI or ifcfg, the first-boot script and unit) and runcmd starts the
+  first-boot service that builds the OVS topology.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from cloudbr.files import File, FileMap
+from cloudbr.model import Backend, Host
+from cloudbr.render import common, eni, ifcfg, netplan, ovs_firstboot
+
+USER_DATA_HEADER = "#cloud-config\n"
+
+# Renderers whose files define interfaces; cloud-init writes its own on linux-bridge hosts.
+NETWORK_RENDERERS = frozenset({netplan.NAME, eni.NAME, ifcfg.NAME})
+CLOUD_CFG_D = "/etc/cloud/cloud.cfg.d/"
+
+# Larger text goes base64 too: one opaque line instead of a block YAML must re-indent.
+INLINE_LIMIT = 64 * 1024
+# Control characters other than TAB and LF (CR, NUL, ESC, DEL...) do not survive a YAML
+# scalar unchanged, or would make it unreadable.
+_CONTROL = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+# libyaml's emitter (in every PyYAML wheel and Debian's python3-yaml): several times faster.
+class _Dumper(yaml.CSafeDumper):
+    """Safe YAML with multi-line strings as literal blocks, so write_files stays readable."""
+
+
+def _str(dumper: _Dumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def dump(doc: Any) -> str:
+    # No line folding: an SSH key or a long line stays on one line, as the operator wrote it.
+    return yaml.dump(
+        doc,
+        Dumper=_Dumper,
+        sort_keys=False,
+        default_flow_style=False,
+        allow_unicode=True,
+        width=1 << 16,
+    )
+
+
+def cloud_init_owns_network(host: Host) -> bool:
+    return host.backend is Backend.LINUXBRIDGE
+
+
+def _is_text(content: bytes) -> bool:
+    if len(content) > INLINE_LIMIT:
+        return False
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return _CONTROL.search(content) is None
+
+
+def write_file_entry(path: str, f: File) -> dict[str, Any]:
+    entry: dict[str, Any] = {"path": path}
+    if _is_text(f.content):
+        entry["content"] = f.content.decode("utf-8")
+    else:
+        entry["encoding"] = "b64"
+        entry["content"] = base64.b64encode(f.content).decode("ascii")
+    entry["owner"] = "root:root"
+    entry["permissions"] = f"{f.mode:04o}"
+    # No `defer`: the files must be on disk in the init stage, before runcmd (final stage)
+    # enables the first-boot unit they contain.
+    return entry
+
+
+def _sets_network(f: File) -> bool:
+    try:
+        doc = yaml.load(f.content, Loader=yaml.CSafeLoader)
+    except yaml.YAMLError:
+        return False
+    return isinstance(doc, dict) and "network" in doc
+
+
+def carried_paths(host: Host, tree: FileMap) -> list[str]:
+    """The tree's files that user-data writes, sorted."""
+    out = []
+    for path in sorted(tree):
+        f = tree[path]
+        # The image element lays the blacklist down only once the CloudStack agent (whose
+        # installation needs the bridge module) is in the image; the seed cannot know that.
+        if path == common.BRIDGE_BLACKLIST:
+            continue
+        if cloud_init_owns_network(host) and (
+            f.renderer in NETWORK_RENDERERS or (path.startswith(CLOUD_CFG_D) and _sets_network(f))
+        ):
+            continue
+        out.append(path)
+    return out
+
+
+def _users(host: Host) -> dict[str, Any]:
+    access = host.access
+    if not access.root_password_hash and not access.ssh_authorized_keys:
+        return {}
+    root: dict[str, Any] = {"name": "root"}
+    if access.root_password_hash:
+        root["hashed_passwd"] = access.root_password_hash
+        root["lock_passwd"] = False
+    if access.ssh_authorized_keys:
+        root["ssh_authorized_keys"] = list(access.ssh_authorized_keys)
+    # No "default" entry: a KVM host has no distro login user; CloudStack connects as root.
+    return {"disable_root": False, "users": [root]}
+
+
+def _runcmd(host: Host) -> dict[str, Any]:
+    if host.backend is not Backend.OVS:
+        return {}
+    return {
+        "runcmd": [
+            ["systemctl", "daemon-reload"],
+            # Blocking start: the unit orders itself before network-online.target, which
+            # cloud-final.service (where runcmd runs) already waited for, so this cannot
+            # deadlock; and a failed first boot then shows in `cloud-init status`.
+            ["systemctl", "enable", "--now", ovs_firstboot.UNIT],
+        ]
+    }
+
+
+def user_data(host: Host, tree: FileMap) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "hostname": host.hostname,
+        "fqdn": host.fqdn,
+        "preserve_hostname": False,
+        # /etc/hosts comes from the tree (write_files); cloud-init must not rewrite it.
+        "manage_etc_hosts": False,
+    }
+    doc.update(_users(host))
+    doc["write_files"] = [write_file_entry(p, tree[p]) for p in carried_paths(host, tree)]
+    doc.update(_runcmd(host))
+    return doc
+
+
+def network_config(host: Host) -> dict[str, Any]:
+    if cloud_init_owns_network(host):
+        return {"network": netplan.network_config(host)}
+    return {"network": {"config": "disabled"}}
+
+
+def instance_id(host: Host, user_data_text: str, network_config_text: str) -> str:
+    """Stable per content: an unchanged host keeps its id (cloud-init does not re-run its
+    per-instance modules), any change to what the seed carries gives a new one."""
+    digest = hashlib.sha256()
+    for part in (host.hostname, user_data_text, network_config_text):
+        digest.update(part.encode("utf-8"))
+        digest.update(b"\0")
+    return "cloudbr-" + digest.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Seed:
+    user_data: str
+    meta_data: str
+    network_config: str
+
+    def files(self) -> dict[str, bytes]:
+        """NoCloud file name -> content."""
+        return {
+            "meta-data": self.meta_data.encode("utf-8"),
+            "network-config": self.network_config.encode("utf-8"),
+            "user-data": self.user_data.encode("utf-8"),
+        }
+
+
+def seed(host: Host, tree: FileMap) -> Seed:
+    ud = USER_DATA_HEADER + dump(user_data(host, tree))
+    nc = dump(network_config(host))
+    meta = {"instance-id": instance_id(host, ud, nc), "local-hostname": host.hostname}
+    return Seed(user_data=ud, meta_data=dump(meta), network_config=nc)
