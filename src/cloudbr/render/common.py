@@ -8,7 +8,9 @@ from cloudbr.model import Backend, Host
 
 NAME = "common"
 
-AGENT_PROPERTIES = "/etc/cloudstack/agent/agent.properties"
+AGENT_PROPERTIES = "/etc/cloudbr/agent.properties"
+AGENT_MERGE = "/usr/local/sbin/cloudbr-agent-properties"
+AGENT_DROPIN_PATH = "/etc/systemd/system/cloudstack-agent.service.d/cloudbr.conf"
 BRIDGE_BLACKLIST = "/etc/modprobe.d/cloudbr-bridge-blacklist.conf"
 SYSCTL = "/etc/sysctl.d/90-cloudbr.conf"
 MODULES = "/etc/modules-load.d/cloudbr.conf"
@@ -73,6 +75,8 @@ def bridge_blacklist(host: Host) -> File | None:
 
 
 def agent_properties(host: Host) -> File:
+    """Our keys only. The agent package owns agent.properties (resource=, host=, guid=, ...),
+    so the merge script below folds these keys into it instead of replacing it."""
     labels = host.traffic_labels
     if host.backend is Backend.OVS:
         props = [
@@ -92,6 +96,44 @@ def agent_properties(host: Host) -> File:
     return _text("".join(f"{k}={v}\n" for k, v in props))
 
 
+# Runs before every start of the agent (and from the installers after the agent package is
+# installed): whenever the package (re)creates agent.properties, our keys are put back, and
+# every other key the package or cloudstack-setup-agent wrote is kept.
+MERGE_SCRIPT = r"""#!/bin/sh
+# Fold cloudbr's CloudStack agent settings into agent.properties, keeping every other key.
+set -eu
+root="${CLOUDBR_ROOT:-}"
+src="$root/etc/cloudbr/agent.properties"
+dst="$root/etc/cloudstack/agent/agent.properties"
+[ -f "$src" ] || exit 0
+mkdir -p "${dst%/*}"
+[ -f "$dst" ] || : >"$dst"
+tmp=$(mktemp "$dst.cloudbr.XXXXXX")
+trap 'rm -f "$tmp"' EXIT
+awk '
+    function key(line) { return substr(line, 1, index(line, "=") - 1) }
+    FNR == NR {
+        if ($0 !~ /^#/ && index($0, "=")) { k = key($0); want[k] = $0; order[++n] = k }
+        next
+    }
+    $0 !~ /^#/ && index($0, "=") && (key($0) in want) {
+        k = key($0); if (!(k in done)) print want[k]; done[k] = 1; next
+    }
+    { print }
+    END { for (i = 1; i <= n; i++) if (!(order[i] in done)) print want[order[i]] }
+' "$src" "$dst" >"$tmp"
+chmod 0644 "$tmp"
+mv -f "$tmp" "$dst"
+trap - EXIT
+"""
+
+AGENT_DROPIN = """\
+# cloudbr: put the inventory's network settings into agent.properties before each start.
+[Service]
+ExecStartPre=/usr/local/sbin/cloudbr-agent-properties
+"""
+
+
 def render(host: Host) -> FileMap:
     files: dict[str, File | None] = {
         "/etc/hostname": hostname(host),
@@ -100,5 +142,7 @@ def render(host: Host) -> FileMap:
         MODULES: modules(host),
         BRIDGE_BLACKLIST: bridge_blacklist(host),
         AGENT_PROPERTIES: agent_properties(host),
+        AGENT_MERGE: File.text(MERGE_SCRIPT, mode=0o755, renderer=NAME),
+        AGENT_DROPIN_PATH: _text(AGENT_DROPIN),
     }
     return {path: f for path, f in files.items() if f is not None}
