@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from cloudbr import __version__
+from cloudbr.files import FileMap
 from cloudbr.inventory import InventoryError, json_schema, load_inventory
 from cloudbr.model import Host, Inventory
 from cloudbr.pipeline import render_host
@@ -71,14 +73,19 @@ def _select(inv: Inventory, names: list[str]) -> list[Host]:
 
 def _render(inv: Inventory, out: Path, names: list[str], quiet: bool) -> int:
     hosts = _select(inv, names)
-    trees = {h.hostname: render_host(h) for h in hosts}
-    write_tree(out, trees)
-    if not quiet:
+    summary: list[str] = []
+
+    def rendered() -> Iterator[tuple[str, FileMap]]:
         for h in hosts:
-            files = trees[h.hostname]
+            files = render_host(h)
             extra = sorted(p for p in files if not p.startswith("rootfs/"))
             rootfs = len(files) - len(extra)
-            print(f"{out / h.hostname}: {rootfs} rootfs files, {', '.join(extra)}")
+            summary.append(f"{out / h.hostname}: {rootfs} rootfs files, {', '.join(extra)}")
+            yield h.hostname, files
+
+    write_tree(out, rendered())
+    if not quiet:
+        print("\n".join(summary))
     return EXIT_OK
 
 

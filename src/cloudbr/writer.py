@@ -12,6 +12,7 @@ import ctypes.util
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from cloudbr.files import FileMap
@@ -40,8 +41,12 @@ def _write_file(root: Path, relpath: str, content: bytes, mode: int) -> None:
     os.chmod(target, mode)
 
 
-def write_tree(out: Path, trees: dict[str, FileMap]) -> None:
-    """Write OUT/<name>/<relpath> for every tree; replaces those names, keeps other entries."""
+def write_tree(out: Path, trees: Iterable[tuple[str, FileMap]]) -> None:
+    """Write OUT/<name>/<relpath> for every tree; replaces those names, keeps other entries.
+
+    Trees may come from a generator: each is written to the stage as soon as it is produced,
+    so memory holds one host's files at a time, whatever the inventory's size.
+    """
     out = out.absolute()
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"{out} exists and is not a directory")
@@ -49,14 +54,16 @@ def write_tree(out: Path, trees: dict[str, FileMap]) -> None:
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
     try:
         os.chmod(stage, 0o755)
-        if out.is_dir():
-            for entry in out.iterdir():
-                if entry.name not in trees:
-                    _link_copy(entry, stage / entry.name)
-        for name, files in trees.items():
+        written: set[str] = set()
+        for name, files in trees:
+            written.add(name)
             for relpath in sorted(files):
                 f = files[relpath]
                 _write_file(stage / name, relpath, f.content, f.mode)
+        if out.is_dir():
+            for entry in out.iterdir():
+                if entry.name not in written:
+                    _link_copy(entry, stage / entry.name)
         if not out.exists():
             os.rename(stage, out)
             return
