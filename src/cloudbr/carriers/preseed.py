@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import ipaddress
 import shlex
-import textwrap
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -144,7 +143,7 @@ def late_script(host: Host, tree: FileMap) -> str:
 def late_command(script: str) -> str:
     """The late_command value, wrapped for the preseed file (debconf joins `\\` lines)."""
     payload = base64.b64encode(script.encode("utf-8")).decode("ascii")
-    wrapped = "\\\n".join(textwrap.wrap(payload, B64_WIDTH))
+    wrapped = "\\\n".join(embed.chunks(payload, B64_WIDTH))
     return (
         "\\\n"
         f"printf '%s\\n' '{wrapped}'\\\n"

@@ -44,7 +44,8 @@ def grub_dropin(host: Host) -> File | None:
 
 def cloud_cfg(host: Host) -> File:
     settings = {"network": {"config": "disabled"}, "preserve_hostname": True}
-    return File.text(HEADER + yaml.safe_dump(settings, sort_keys=False), renderer=NAME)
+    text = yaml.dump(settings, Dumper=yaml.CSafeDumper, sort_keys=False)
+    return File.text(HEADER + text, renderer=NAME)
 
 
 def render(host: Host) -> FileMap:

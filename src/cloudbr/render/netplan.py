@@ -133,7 +133,9 @@ def network_config(host: Host) -> dict[str, Any]:
 
 def document(host: Host) -> str:
     netplan = {"network": {**network_config(host), "renderer": "networkd"}}
-    return HEADER + yaml.safe_dump(netplan, sort_keys=False, default_flow_style=False)
+    return HEADER + yaml.dump(
+        netplan, Dumper=yaml.CSafeDumper, sort_keys=False, default_flow_style=False
+    )
 
 
 def render(host: Host) -> FileMap:
