@@ -1,0 +1,736 @@
+"""The OVS first-boot script, run for real against a private ovsdb-server.
+
+`ovs-vsctl` is the fixture's shim (real ovs-vsctl, private database, --no-wait). The kernel
+side cannot run here (no openvswitch module, no NICs), so `ip` and `ping` are small fakes on
+PATH that keep a kernel state file with the rules that matter for the script: a device exists
+when it is a NIC or an OVS internal interface, deleting an address drops the routes through
+it, a default route needs a gateway on a connected subnet, ping answers only when the target is
+on a connected subnet (or fails on demand).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cloudbr import render
+from cloudbr.inventory import load_inventory
+from cloudbr.model import Backend, Family, Host
+from cloudbr.render import ovs_firstboot
+from tests.conftest import EXAMPLES
+from tests.support.ovsdb import OvsDb, ovsdb_server
+
+FAKE_IP = r'''#!/usr/bin/python3 -I
+"""Fake iproute2 `ip`: the subset cloudbr-ovs-firstboot uses, on a JSON kernel state."""
+import ipaddress, json, os, subprocess, sys
+
+STATE = os.environ["FAKE_KERNEL"]
+args = sys.argv[1:]
+with open(os.environ["FAKE_IP_LOG"], "a") as log:
+    log.write(json.dumps(args) + "\n")
+st = json.load(open(STATE))
+
+def internal():
+    out = subprocess.run(["ovs-vsctl", "--bare", "--columns=name", "find", "Interface",
+                          "type=internal"], capture_output=True, text=True, check=True).stdout
+    return [n.strip('"') for n in out.split()]
+
+devices = list(st["nics"]) + [n for n in internal() if n not in st["nics"]]
+# A deleted OVS bridge takes its kernel device, addresses and routes with it.
+st["addrs"] = [a for a in st["addrs"] if a[0] in devices]
+st["routes"] = [r for r in st["routes"] if r["dev"] in devices]
+st["up"] = [d for d in st["up"] if d in devices]
+
+def save():
+    json.dump(st, open(STATE, "w"), indent=1, sort_keys=True)
+
+def die(msg, code=2):
+    save(); print(msg, file=sys.stderr); sys.exit(code)
+
+def need_dev(d):
+    if d not in devices:
+        die(f'Cannot find device "{d}"', 1)
+
+def kw(words, key):
+    return words[words.index(key) + 1] if key in words else None
+
+fam = None
+while args and args[0] in ("-o", "-4", "-6"):
+    if args[0] != "-o":
+        fam = int(args[0][1:])
+    args = args[1:]
+obj, verb, rest = args[0], args[1], args[2:]
+if obj == "link" and verb == "show":
+    for d in devices:
+        flags = "BROADCAST,MULTICAST" + (",UP,LOWER_UP" if d in st["up"] else "")
+        print(f"{devices.index(d) + 2}: {d}: <{flags}> mtu 1500 qdisc noqueue state UNKNOWN")
+elif obj == "link" and verb == "set":
+    d = kw(rest, "dev"); need_dev(d)
+    if rest[-1] == "up" and d not in st["up"]:
+        st["up"].append(d)
+    elif rest[-1] == "down" and d in st["up"]:
+        st["up"].remove(d)
+elif obj == "addr" and verb == "show":
+    for d, cidr in st["addrs"]:
+        i = ipaddress.ip_interface(cidr)
+        kind = "inet" if i.version == 4 else "inet6"
+        brd = f" brd {i.network.broadcast_address}" if i.version == 4 else ""
+        print(f"{devices.index(d) + 2}: {d}    {kind} {cidr}{brd} scope global {d}\\"
+              "       valid_lft forever preferred_lft forever")
+elif obj == "addr" and verb in ("add", "del"):
+    cidr, d = rest[0], kw(rest, "dev"); need_dev(d)
+    if verb == "add":
+        if [d, cidr] in st["addrs"]:
+            die("RTNETLINK answers: File exists")
+        st["addrs"].append([d, cidr])
+    else:
+        if [d, cidr] not in st["addrs"]:
+            die("RTNETLINK answers: Cannot assign requested address")
+        st["addrs"].remove([d, cidr])
+        nets = [ipaddress.ip_interface(c).network for x, c in st["addrs"] if x == d]
+        st["routes"] = [r for r in st["routes"] if r["dev"] != d
+                        or any(ipaddress.ip_address(r["via"]) in n for n in nets)]
+elif obj == "route" and verb == "show":
+    for r in st["routes"]:
+        if r["fam"] == fam:
+            print(r["line"])
+elif obj == "route" and verb in ("replace", "del"):
+    d, via = kw(rest, "dev"), kw(rest, "via")
+    line = " ".join(rest)
+    same = [r for r in st["routes"] if r["fam"] == fam and r["dev"] == d and r["via"] == via]
+    if verb == "del":
+        if not same:
+            die("RTNETLINK answers: No such process")
+        st["routes"] = [r for r in st["routes"] if r not in same]
+    else:
+        need_dev(d)
+        nets = [ipaddress.ip_interface(c).network for x, c in st["addrs"] if x == d]
+        if not any(ipaddress.ip_address(via) in n for n in nets):
+            die("Error: Nexthop has invalid gateway.")
+        metric = kw(rest, "metric") or "0"
+        st["routes"] = [r for r in st["routes"]
+                        if not (r["fam"] == fam and (kw(r["line"].split(), "metric") or "0") == metric)]
+        st["routes"].append({"fam": fam, "dev": d, "via": via, "line": line})
+else:
+    die(f"fake ip: unsupported {sys.argv[1:]}", 255)
+save()
+'''
+
+FAKE_PING = r'''#!/usr/bin/python3 -I
+"""Fake ping: answers when the target is on a connected subnet, unless FAKE_PING=fail."""
+import ipaddress, json, os, sys
+
+with open(os.environ["FAKE_PING_LOG"], "a") as log:
+    log.write(json.dumps(sys.argv[1:]) + "\n")
+if os.environ.get("FAKE_PING") == "fail":
+    sys.exit(1)
+st = json.load(open(os.environ["FAKE_KERNEL"]))
+target = ipaddress.ip_address(sys.argv[-1])
+up = [ipaddress.ip_interface(c) for d, c in st["addrs"] if d in st["up"]]
+sys.exit(0 if any(target in i.network for i in up) else 1)
+'''
+
+
+def ovs_hosts() -> list[Host]:
+    hosts = [h for p in sorted(EXAMPLES.glob("seed-*-ovs.yaml")) for h in load_inventory(p).hosts]
+    hosts += [h for h in load_inventory(EXAMPLES / "lab.yaml").hosts if h.backend is Backend.OVS]
+    return hosts
+
+
+OVS_HOSTS = {f"{h.distro.value}-{h.hostname}": h for h in ovs_hosts()}
+REFERENCE = load_inventory(EXAMPLES / "seed-centos7-ovs.yaml").host("kvmhost1")
+CLOUDBR = str(Path(sys.executable).parent / "cloudbr")
+LACP_HOST = load_inventory(EXAMPLES / "lab.yaml").host("kvm-d12-ovs")
+
+
+@dataclass
+class Sandbox:
+    """A host whose `ip`/`ping` are fakes and whose `ovs-vsctl` talks to a private database."""
+
+    db: OvsDb
+    root: Path
+    script: Path
+
+    @property
+    def kernel(self) -> Path:
+        return self.root / "kernel.json"
+
+    def run(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        full_env = self.db.env(
+            FAKE_KERNEL=str(self.kernel),
+            FAKE_IP_LOG=str(self.root / "ip.log"),
+            FAKE_PING_LOG=str(self.root / "ping.log"),
+            CLOUDBR_FIRSTBOOT_DEADLINE="3",
+            **env,
+        )
+        full_env["PATH"] = f"{self.root / 'bin'}:{full_env['PATH']}"
+        return subprocess.run(
+            ["bash", str(self.script), *args], env=full_env, capture_output=True, text=True
+        )
+
+    def state(self) -> dict[str, Any]:
+        st: dict[str, Any] = json.loads(self.kernel.read_text())
+        return st
+
+    def calls(self, tool: str) -> list[list[str]]:
+        log = self.root / f"{tool}.log"
+        if not log.exists():
+            return []
+        return [json.loads(line) for line in log.read_text().splitlines()]
+
+    def clear_logs(self) -> None:
+        for tool in ("ip", "ping"):
+            (self.root / f"{tool}.log").unlink(missing_ok=True)
+
+
+def installer_kernel(host: Host) -> dict[str, Any]:
+    """How a freshly installed host looks: its address and default route on the first NIC."""
+    first = host.nics[0].name
+    addr = host.primary_address
+    gw = host.gateway4
+    assert addr is not None
+    assert gw is not None
+    return {
+        "nics": [n.name for n in host.nics],
+        "up": [first],
+        "addrs": [[first, str(addr)]],
+        "routes": [
+            {"fam": 4, "dev": first, "via": str(gw), "line": f"default via {gw} dev {first}"}
+        ],
+    }
+
+
+def make_sandbox(db: OvsDb, host: Host, kernel: dict[str, Any] | None = None) -> Sandbox:
+    root = db.root / "sandbox"
+    (root / "bin").mkdir(parents=True, exist_ok=True)
+    for name, text in (("ip", FAKE_IP), ("ping", FAKE_PING)):
+        tool = root / "bin" / name
+        tool.write_text(text)
+        tool.chmod(0o755)
+    files = ovs_firstboot.render(host)
+    script = root / "cloudbr-ovs-firstboot"
+    script.write_bytes(files[ovs_firstboot.SCRIPT].content)
+    sb = Sandbox(db, root, script)
+    sb.kernel.write_text(json.dumps(kernel or installer_kernel(host)))
+    return sb
+
+
+def topology(db: OvsDb) -> dict[str, Any]:
+    """Everything the script owns in the database, by name (UUIDs differ between databases)."""
+    out: dict[str, Any] = {}
+    port_cols = ["bond_mode", "lacp", "other_config", "bond_updelay", "bond_downdelay", "tag"]
+    port_cols += ["external_ids", "fake_bridge", "bond_fake_iface"]
+    for br in sorted(db.bridges()):
+        ports = {}
+        for p in sorted(db.ports(br)):
+            cols = {c: db.vsctl("get", "Port", p, c) for c in port_cols}
+            ifaces = sorted(db.ifaces(p))
+            mtus = {i: db.vsctl("get", "Interface", i, "mtu_request") for i in ifaces}
+            ports[p] = {"ifaces": ifaces, "mtu": mtus, **cols}
+        out[br] = {
+            "parent": db.vsctl("br-to-parent", br),
+            "vlan": db.vsctl("br-to-vlan", br),
+            "owner": db.vsctl("br-get-external-id", br, "cloudbr-owner"),
+            "ports": ports,
+        }
+    return out
+
+
+def expected_bridges(host: Host) -> set[str]:
+    return {b.name for b in host.bridges}
+
+
+def assert_converged(sb: Sandbox, host: Host) -> None:
+    """The database and kernel state the inventory describes, checked against the model."""
+    db = sb.db
+    assert db.bridges() == expected_bridges(host)
+    for br in host.bridges:
+        assert db.vsctl("br-get-external-id", br.name, "cloudbr-owner") == host.hostname
+        if br.vlan is not None:
+            assert db.vsctl("br-to-parent", br.name) == br.vlan.parent_bridge
+            assert db.vsctl("br-to-vlan", br.name) == str(br.vlan.id)
+            continue
+        assert db.vsctl("br-to-parent", br.name) == br.name
+        if br.uplink is None:
+            continue
+        assert br.uplink in db.ports(br.name)
+        if br.uplink in {b.name for b in host.bonds}:
+            bond = host.bond(br.uplink)
+            assert db.ifaces(bond.name) == set(bond.members)
+            for key, value in bond.ovs_options():
+                assert db.get("Port", bond.name, key) == value, key
+        assert db.get("Port", br.uplink, "external_ids:cloudbr-owner") == host.hostname
+    st = sb.state()
+    want = sorted([b.name, str(a)] for b in host.bridges for a in b.addresses)
+    assert sorted(st["addrs"]) == want
+    assert [(r["dev"], r["via"]) for r in st["routes"]] == [
+        (host.primary_bridge.name, str(host.gateway4))
+    ]
+    assert {b.name for b in host.bridges} <= set(st["up"])
+
+
+# --- the rendered files -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("host", OVS_HOSTS.values(), ids=OVS_HOSTS.keys())
+def test_every_ovs_host_tree_has_script_and_unit(host: Host) -> None:
+    tree = render.rootfs(host)
+    script = tree[ovs_firstboot.SCRIPT]
+    unit = tree[ovs_firstboot.UNIT_PATH]
+    assert script.mode == 0o755
+    assert script.renderer == ovs_firstboot.NAME
+    assert unit.mode == 0o644
+    assert ovs_firstboot.UNIT == "cloudbr-ovs-firstboot.service"
+    assert ovs_firstboot.UNIT_PATH.endswith("/" + ovs_firstboot.UNIT)
+
+
+def test_linuxbridge_hosts_get_no_firstboot() -> None:
+    lab = load_inventory(EXAMPLES / "lab.yaml")
+    for host in lab.hosts:
+        tree = render.rootfs(host)
+        assert (ovs_firstboot.SCRIPT in tree) is (host.backend is Backend.OVS), host.hostname
+
+
+def unit_directives(text: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        if "=" in line and not line.startswith("#"):
+            key, value = line.split("=", 1)
+            out.setdefault(key, []).extend(value.split())
+    return out
+
+
+@pytest.mark.parametrize("host", OVS_HOSTS.values(), ids=OVS_HOSTS.keys())
+def test_unit_orders_after_ovs_and_before_network_online_and_agent(host: Host) -> None:
+    text = ovs_firstboot.render(host)[ovs_firstboot.UNIT_PATH].content.decode()
+    d = unit_directives(text)
+    ovs = (
+        "openvswitch.service" if host.distro.family is Family.RHEL else "openvswitch-switch.service"
+    )
+    other = "openvswitch-switch.service" if ovs == "openvswitch.service" else "openvswitch.service"
+    assert ovs in d["After"]
+    assert ovs in d["Requires"]
+    assert other not in d["After"]
+    assert {"network-online.target", "libvirtd.service", "cloudstack-agent.service"} <= set(
+        d["Before"]
+    )
+    assert d["ExecStart"] == [ovs_firstboot.SCRIPT]
+    assert d["Type"] == ["oneshot"]
+    assert d["WantedBy"] == ["multi-user.target"]
+
+
+def systemd_verify(root: Path, unit_text: str, host: Host) -> subprocess.CompletedProcess[str]:
+    """`systemd-analyze verify` in a root holding Debian's system units, a stand-in for the OVS
+    service the unit requires, the script and the unit."""
+    shutil.copytree("/usr/lib/systemd/system", root / "usr/lib/systemd/system", symlinks=True)
+    stub = root / "etc/systemd/system" / ovs_firstboot.ovs_service(host)
+    stub.parent.mkdir(parents=True, exist_ok=True)
+    stub.write_text("[Service]\nType=oneshot\nExecStart=/bin/true\n")
+    for path, f in ovs_firstboot.render(host).items():
+        target = root / path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(f.content)
+        target.chmod(f.mode)
+    unit = root / ovs_firstboot.UNIT_PATH.lstrip("/")
+    unit.write_text(unit_text)
+    return subprocess.run(
+        ["systemd-analyze", "verify", f"--root={root}", "--man=no", str(unit)],
+        capture_output=True,
+        text=True,
+    )
+
+
+@pytest.mark.parametrize("host", [REFERENCE, LACP_HOST], ids=["centos7", "debian12"])
+def test_systemd_accepts_the_unit(tmp_path: Path, host: Host) -> None:
+    text = ovs_firstboot.render(host)[ovs_firstboot.UNIT_PATH].content.decode()
+    out = systemd_verify(tmp_path / "good", text, host)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr == ""
+    broken = systemd_verify(tmp_path / "bad", text.replace("Type=oneshot", "Type=oneshoot"), host)
+    assert "Failed to parse service type" in broken.stderr  # the check can fail
+
+
+def odd_inventory(tmp_path: Path) -> Path:
+    path = tmp_path / "odd.yaml"
+    path.write_text(
+        textwrap.dedent(
+            """\
+            site: {backend: ovs, distro: debian12, ipv6: true}
+            hosts:
+              - hostname: odd-host-1
+                address: 192.168.1.2/24
+                gateway: 192.168.1.1
+                address6: 2001:db8::2/64
+                reachability_target: 192.168.1.254
+                topology:
+                  nics: [{name: eth0, mtu: 9000}, {name: eth1, mtu: 9000}, {name: enp0s1-x_y.zz}]
+                  bonds: [{name: bond-a_b.c12345, members: [eth0, eth1], mtu: 9000}]
+                  bridges:
+                    - {name: br-a_b.c1234567, uplink: bond-a_b.c12345, mtu: 9000}
+                    - {name: -x, uplink: enp0s1-x_y.zz}
+                  vlans:
+                    - {id: 4094, parent: br-a_b.c1234567, bridge: v.1_-x, name: vlan.4094,
+                       addresses: [10.9.9.9/24]}
+                traffic_labels: {management: br-a_b.c1234567, guest: br-a_b.c1234567, public: -x}
+            """
+        )
+    )
+    return path
+
+
+def all_script_hosts(tmp_path: Path) -> list[Host]:
+    return [*OVS_HOSTS.values(), *load_inventory(odd_inventory(tmp_path)).hosts]
+
+
+def test_bash_n_and_shellcheck_pass_on_every_rendered_script(tmp_path: Path) -> None:
+    for host in all_script_hosts(tmp_path):
+        script = tmp_path / f"{host.hostname}-{host.distro.value}.sh"
+        script.write_bytes(ovs_firstboot.render(host)[ovs_firstboot.SCRIPT].content)
+        subprocess.run(["bash", "-n", str(script)], check=True)
+        sc = subprocess.run(
+            ["shellcheck", "-s", "bash", str(script)], capture_output=True, text=True
+        )
+        assert sc.returncode == 0, sc.stdout
+
+
+@pytest.mark.parametrize(
+    "name", ["br$(reboot)", "br;rm", "br`id`", "br 0", "br'x", "cloudbr0123456789"]
+)
+def test_hostile_names_are_rejected_before_any_script(tmp_path: Path, name: str) -> None:
+    inv = tmp_path / "bad.yaml"
+    inv.write_text(
+        "site: {backend: ovs, distro: debian12}\n"
+        "hosts:\n"
+        "  - hostname: h1\n"
+        "    address: 192.168.1.2/24\n"
+        "    gateway: 192.168.1.1\n"
+        "    traffic_labels: {management: " + json.dumps(name) + "}\n"
+        "    topology:\n"
+        "      bridges: [{name: "
+        + json.dumps(name)
+        + ", uplink: bond0}, {name: cloudbr1, uplink: bond1}]\n"
+    )
+    out = subprocess.run(
+        [CLOUDBR, "render", str(inv), "-o", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 1
+    assert "bridges" in out.stderr
+    assert not (tmp_path / "out").exists()
+
+
+# --- running it against a private ovsdb-server ------------------------------------------------
+
+
+@pytest.mark.parametrize("host", OVS_HOSTS.values(), ids=OVS_HOSTS.keys())
+def test_builds_the_topology_and_moves_the_address(ovsdb: OvsDb, host: Host) -> None:
+    sb = make_sandbox(ovsdb, host)
+    out = sb.run()
+    assert out.returncode == 0, out.stderr
+    assert_converged(sb, host)
+    # It checked the gateway with a bounded wait before declaring success.
+    pings = sb.calls("ping")
+    assert len(pings) == 1
+    assert pings[0][-1] == str(host.gateway4)
+    assert pings[0][pings[0].index("-w") + 1] == "3"
+
+
+def test_reference_host_matches_the_post_topology(ovsdb: OvsDb) -> None:
+    """kvmhost1 written out by hand (not derived from the model), as the post means it."""
+    sb = make_sandbox(ovsdb, REFERENCE)
+    assert sb.run().returncode == 0
+    topo = topology(ovsdb)
+    assert set(topo) == {"cloudbr0", "cloudbr1", "cloudbr100"}
+    assert topo["cloudbr0"]["ports"]["bond0"]["ifaces"] == ["eth0", "eth1"]
+    assert topo["cloudbr1"]["ports"]["bond1"]["ifaces"] == ["eth2", "eth3"]
+    bond0 = topo["cloudbr0"]["ports"]["bond0"]
+    assert bond0["bond_mode"] == "active-backup"
+    assert bond0["lacp"] == "off"
+    assert ovsdb.get("Port", "bond0", "other_config:bond-detect-mode") == "miimon"
+    assert ovsdb.get("Port", "bond0", "other_config:bond-miimon-interval") == "100"
+    assert (topo["cloudbr100"]["parent"], topo["cloudbr100"]["vlan"]) == ("cloudbr0", "100")
+    assert sorted(sb.state()["addrs"]) == [
+        ["cloudbr0", "192.168.100.20/24"],
+        ["cloudbr100", "10.0.100.20/24"],
+    ]
+
+
+def test_lacp_bond_gets_lacp_settings(ovsdb: OvsDb) -> None:
+    sb = make_sandbox(ovsdb, LACP_HOST)
+    assert sb.run().returncode == 0
+    assert ovsdb.get("Port", "bond0", "bond_mode") == "balance-tcp"
+    assert ovsdb.get("Port", "bond0", "lacp") == "active"
+    assert ovsdb.get("Port", "bond0", "other_config:lacp-time") == "fast"
+
+
+@pytest.mark.parametrize("host", [REFERENCE, LACP_HOST], ids=["centos7", "debian12-lacp"])
+def test_second_run_changes_nothing(ovsdb: OvsDb, host: Host) -> None:
+    sb = make_sandbox(ovsdb, host)
+    assert sb.run().returncode == 0
+    dump, kernel = ovsdb.dump(), sb.state()
+    sb.clear_logs()
+    out = sb.run()
+    assert out.returncode == 0
+    assert "in sync" in out.stderr
+    assert ovsdb.dump() == dump
+    assert sb.state() == kernel
+    writes = [c for c in sb.calls("ip") if {"add", "del", "set", "replace"} & set(c)]
+    assert writes == []
+    assert sb.calls("ping") == []
+
+
+def step_commands(stderr: str) -> list[str]:
+    return re.findall(r"^cloudbr-ovs-firstboot: step \d+: .*?: (.*)$", stderr, re.M)
+
+
+def test_dry_run_prints_exactly_the_commands_a_run_executes(ovsdb: OvsDb) -> None:
+    sb = make_sandbox(ovsdb, REFERENCE)
+    dump, kernel = ovsdb.dump(), sb.state()
+    dry = sb.run("--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert ovsdb.dump() == dump
+    assert sb.state() == kernel
+    planned = dry.stdout.splitlines()
+    assert planned[0] == (
+        "ovs-vsctl --timeout=30 --may-exist add-br cloudbr0 -- br-set-external-id cloudbr0 cloudbr-owner kvmhost1"
+    )
+    out = sb.run()
+    assert out.returncode == 0
+    assert step_commands(out.stderr) == planned
+
+
+def test_check_reports_drift_and_sync(ovsdb: OvsDb) -> None:
+    sb = make_sandbox(ovsdb, REFERENCE)
+    before = sb.run("--check")
+    assert before.returncode == 1
+    assert "drift: create bridge cloudbr0" in before.stdout
+    assert ovsdb.bridges() == set()
+    assert sb.run().returncode == 0
+    assert sb.run("--check").returncode == 0
+    ovsdb.vsctl("set", "Port", "bond1", "bond_mode=balance-slb")
+    drift = sb.run("--check")
+    assert drift.returncode == 1
+    assert drift.stdout.splitlines() == ["drift: set bond_mode=active-backup on port bond1"]
+    assert ovsdb.get("Port", "bond1", "bond_mode") == "balance-slb"  # --check changed nothing
+    assert sb.run().returncode == 0
+    assert ovsdb.get("Port", "bond1", "bond_mode") == "active-backup"
+
+
+def test_interrupted_after_any_step_converges_on_rerun(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    host = REFERENCE
+    with ovsdb_server(tmp_path_factory.mktemp("ovs")) as db:
+        sb = make_sandbox(db, host)
+        steps = len(sb.run("--dry-run").stdout.splitlines())
+        assert sb.run().returncode == 0
+        want_topology, want_kernel = topology(db), sb.state()
+    assert steps >= 10
+    for k in range(1, steps + 1):
+        with ovsdb_server(tmp_path_factory.mktemp("ovs")) as db:
+            sb = make_sandbox(db, host)
+            stopped = sb.run(CLOUDBR_FIRSTBOOT_STOP_AFTER=str(k))
+            assert stopped.returncode == 75, (k, stopped.stderr)
+            assert len(step_commands(stopped.stderr)) == k
+            rerun = sb.run()
+            assert rerun.returncode == 0, (k, rerun.stderr)
+            assert topology(db) == want_topology, k
+            assert sb.state() == want_kernel, k
+            assert_converged(sb, host)
+
+
+# --- safety: rollback, conflicts, adoption -------------------------------------------------------
+
+
+def test_unreachable_gateway_rolls_everything_back(ovsdb: OvsDb) -> None:
+    sb = make_sandbox(ovsdb, REFERENCE)
+    kernel = sb.state()
+    out = sb.run(FAKE_PING="fail")
+    assert out.returncode == 4
+    assert "192.168.100.1 did not answer within 3s" in out.stderr
+    assert "previous state restored" in out.stderr
+    assert sb.state() == kernel  # address and default route back on eth0
+    assert ovsdb.bridges() == set()  # the NICs are the kernel's again
+    ip_calls = [" ".join(c) for c in sb.calls("ip")]
+    assert "addr add 192.168.100.20/24 brd + dev eth0" in ip_calls
+    assert "-4 route replace default via 192.168.100.1 dev eth0" in ip_calls
+
+
+def test_failed_move_is_rolled_back_even_when_ping_would_pass(ovsdb: OvsDb) -> None:
+    """The fake kernel refuses the gateway route (no address on the bridge): exit 5, restored."""
+    host = REFERENCE
+    sb = make_sandbox(ovsdb, host)
+    kernel = sb.state()
+    # Steal the bridge's address right before the route step by making cloudbr0's address
+    # already present elsewhere is not enough; instead point the route at a foreign gateway.
+    script = sb.script.read_text().replace(
+        "want_route 4 cloudbr0 192.168.100.1", "want_route 4 cloudbr0 192.0.2.1"
+    )
+    sb.script.write_text(script)
+    out = sb.run()
+    assert out.returncode == 5
+    assert "Nexthop has invalid gateway" in out.stderr
+    assert sb.state() == kernel
+    assert ovsdb.bridges() == set()
+
+
+def test_rollback_keeps_objects_that_existed_before(ovsdb: OvsDb) -> None:
+    ovsdb.vsctl("add-br", "cloudbr0")
+    ovsdb.vsctl("add-bond", "cloudbr0", "bond0", "eth0", "eth1", "bond_mode=active-backup")
+    sb = make_sandbox(ovsdb, REFERENCE)
+    out = sb.run(FAKE_PING="fail")
+    assert out.returncode == 4
+    assert ovsdb.bridges() == {"cloudbr0"}
+    assert ovsdb.ifaces("bond0") == {"eth0", "eth1"}
+    assert ovsdb.get("Port", "bond0", "external_ids") == "{}"  # adoption undone too
+    assert ovsdb.vsctl("--if-exists", "get", "Port", "bond0", "lacp") == "[]"
+
+
+CONFLICTS = {
+    "nic-in-foreign-bridge": (
+        [["add-br", "other"], ["add-port", "other", "eth0"]],
+        "interface eth0 is already in port eth0 on bridge other",
+    ),
+    "bond-with-other-members": (
+        [["add-br", "cloudbr0"], ["add-bond", "cloudbr0", "bond0", "eth0", "eth3"]],
+        "port bond0 on cloudbr0 has interface(s)",
+    ),
+    "bond-on-wrong-bridge": (
+        [["add-br", "cloudbr1"], ["add-bond", "cloudbr1", "bond0", "eth0", "eth1"]],
+        "port bond0 is on bridge cloudbr1, not cloudbr0",
+    ),
+    "vlan-bridge-as-plain-bridge": (
+        [["add-br", "cloudbr100"]],
+        "cloudbr100 exists as bridge on cloudbr100 (VLAN 0), not as VLAN 100 on cloudbr0",
+    ),
+    "other-hosts-bridge": (
+        [["add-br", "cloudbr1"], ["br-set-external-id", "cloudbr1", "cloudbr-owner", "kvmhost9"]],
+        "bridge cloudbr1 belongs to cloudbr host kvmhost9, not kvmhost1",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CONFLICTS.values(), ids=CONFLICTS.keys())
+def test_untagged_conflicts_are_refused_before_any_change(
+    ovsdb: OvsDb, case: tuple[list[list[str]], str]
+) -> None:
+    setup, message = case
+    for cmd in setup:
+        ovsdb.vsctl(*cmd)
+    sb = make_sandbox(ovsdb, REFERENCE)
+    dump, kernel = ovsdb.dump(), sb.state()
+    out = sb.run()
+    assert out.returncode == 3
+    assert message in out.stderr
+    assert "refusing to change anything" in out.stderr
+    assert ovsdb.dump() == dump
+    assert sb.state() == kernel
+    check = sb.run("--check")
+    assert check.returncode == 3
+    assert message in check.stderr
+
+
+def test_tagged_conflicts_are_repaired(ovsdb: OvsDb) -> None:
+    tag = "external_ids:cloudbr-owner=kvmhost1"
+    ovsdb.vsctl(
+        "add-br", "cloudbr1", "--", "br-set-external-id", "cloudbr1", "cloudbr-owner", "kvmhost1"
+    )
+    ovsdb.vsctl("add-bond", "cloudbr1", "bond0", "eth0", "eth2", "--", "set", "Port", "bond0", tag)
+    ovsdb.vsctl(
+        "add-br",
+        "cloudbr100",
+        "--",
+        "br-set-external-id",
+        "cloudbr100",
+        "cloudbr-owner",
+        "kvmhost1",
+    )
+    sb = make_sandbox(ovsdb, REFERENCE)
+    out = sb.run()
+    assert out.returncode == 0, out.stderr
+    assert "rebuild port bond0 on cloudbr0" in out.stderr
+    assert_converged(sb, REFERENCE)
+
+
+def run_debian_ifupdown_hook(sb: Sandbox, iface: str, **stanza: str) -> None:
+    """Debian's own OVS ifupdown hook, as `ifup` runs it for an /etc/network/interfaces stanza."""
+    env = sb.db.env(MODE="start", PHASE="pre-up", IFACE=iface, **stanza)
+    env["PATH"] = f"{sb.root / 'bin'}:{env['PATH']}"
+    env.update(FAKE_KERNEL=str(sb.kernel), FAKE_IP_LOG=str(sb.root / "ip.log"))
+    subprocess.run(["sh", "/usr/share/openvswitch/scripts/ifupdown.sh"], env=env, check=True)
+
+
+@pytest.mark.parametrize("vlan_type", ["OVSBridge", "OVSIntPort"])
+def test_adopts_what_the_distro_network_scripts_built(ovsdb: OvsDb, vlan_type: str) -> None:
+    host = REFERENCE
+    sb = make_sandbox(ovsdb, host)
+    for br, bond, members in (
+        ("cloudbr0", "bond0", "eth0 eth1"),
+        ("cloudbr1", "bond1", "eth2 eth3"),
+    ):
+        run_debian_ifupdown_hook(sb, br, IF_OVS_TYPE="OVSBridge")
+        run_debian_ifupdown_hook(
+            sb,
+            bond,
+            IF_OVS_TYPE="OVSBond",
+            IF_OVS_BRIDGE=br,
+            IF_OVS_BONDS=members,
+            IF_OVS_OPTIONS="bond_mode=active-backup",
+        )
+    if vlan_type == "OVSBridge":
+        run_debian_ifupdown_hook(
+            sb, "cloudbr100", IF_OVS_TYPE="OVSBridge", IF_OVS_OPTIONS="cloudbr0 100"
+        )
+    else:
+        run_debian_ifupdown_hook(
+            sb,
+            "cloudbr100",
+            IF_OVS_TYPE="OVSIntPort",
+            IF_OVS_BRIDGE="cloudbr0",
+            IF_OVS_OPTIONS="tag=100",
+        )
+    uuids = {p: ovsdb.vsctl("get", "Port", p, "_uuid") for p in ("bond0", "bond1", "cloudbr100")}
+    out = sb.run()
+    assert out.returncode == 0, out.stderr
+    assert "adopt bridge cloudbr0" in out.stderr
+    assert_converged(sb, host)
+    # Adopted in place, not recreated; the hook's own settings (fake bond iface) left alone.
+    assert {p: ovsdb.vsctl("get", "Port", p, "_uuid") for p in uuids} == uuids
+    assert ovsdb.get("Port", "bond0", "bond_fake_iface") == "true"
+    again = sb.run()
+    assert again.returncode == 0
+    assert "in sync" in again.stderr
+
+
+def test_odd_but_valid_names_work_end_to_end(ovsdb: OvsDb, tmp_path: Path) -> None:
+    host = load_inventory(odd_inventory(tmp_path)).hosts[0]
+    kernel = installer_kernel(host)
+    kernel["addrs"].append(["eth0", "2001:db8::2/64"])
+    kernel["addrs"].append(["eth1", "192.168.1.2/24"])  # a stale copy elsewhere goes too
+    sb = make_sandbox(ovsdb, host, kernel)
+    out = sb.run()
+    assert out.returncode == 0, out.stderr
+    assert ovsdb.bridges() == {"br-a_b.c1234567", "-x", "v.1_-x"}
+    assert ovsdb.ifaces("bond-a_b.c12345") == {"eth0", "eth1"}
+    assert ovsdb.ports("-x") == {"enp0s1-x_y.zz"}
+    assert ovsdb.vsctl("br-to-vlan", "v.1_-x") == "4094"
+    assert ovsdb.get("Interface", "eth0", "mtu_request") == "9000"
+    assert ovsdb.get("Interface", "br-a_b.c1234567", "mtu_request") == "9000"
+    assert sorted(sb.state()["addrs"]) == [
+        ["br-a_b.c1234567", "192.168.1.2/24"],
+        ["br-a_b.c1234567", "2001:db8::2/64"],
+        ["v.1_-x", "10.9.9.9/24"],
+    ]
+    assert sb.calls("ping")[0][-1] == "192.168.1.254"
+    assert sb.run().returncode == 0
+    assert sb.run("--check").returncode == 0
