@@ -448,6 +448,11 @@ CASES: list[tuple[str, str, str]] = [
         "inv.yaml:9:57: hosts[0].topology.bridges[1].name: interface name 'bond1' is already used by a bond",
     ),
     (
+        "name starting with a dash",
+        host(OK_HOST + "storage: {bridge: -cloudbr100}\n"),
+        "inv.yaml:8:23: hosts[0].storage.bridge: interface name '-cloudbr100' must start with a letter or digit",
+    ),
+    (
         "YAML syntax error",
         "hosts:\n  - hostname: [a\n",
         "inv.yaml:3:1: (document): YAML: expected ',' or ']', but got '<stream end>'",

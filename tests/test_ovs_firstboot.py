@@ -376,11 +376,11 @@ def odd_inventory(tmp_path: Path) -> Path:
                   bonds: [{name: bond-a_b.c12345, members: [eth0, eth1], mtu: 9000}]
                   bridges:
                     - {name: br-a_b.c1234567, uplink: bond-a_b.c12345, mtu: 9000}
-                    - {name: -x, uplink: enp0s1-x_y.zz}
+                    - {name: x-, uplink: enp0s1-x_y.zz}
                   vlans:
                     - {id: 4094, parent: br-a_b.c1234567, bridge: v.1_-x, name: vlan.4094,
                        addresses: [10.9.9.9/24]}
-                traffic_labels: {management: br-a_b.c1234567, guest: br-a_b.c1234567, public: -x}
+                traffic_labels: {management: br-a_b.c1234567, guest: br-a_b.c1234567, public: x-}
             """
         )
     )
@@ -720,9 +720,9 @@ def test_odd_but_valid_names_work_end_to_end(ovsdb: OvsDb, tmp_path: Path) -> No
     sb = make_sandbox(ovsdb, host, kernel)
     out = sb.run()
     assert out.returncode == 0, out.stderr
-    assert ovsdb.bridges() == {"br-a_b.c1234567", "-x", "v.1_-x"}
+    assert ovsdb.bridges() == {"br-a_b.c1234567", "x-", "v.1_-x"}
     assert ovsdb.ifaces("bond-a_b.c12345") == {"eth0", "eth1"}
-    assert ovsdb.ports("-x") == {"enp0s1-x_y.zz"}
+    assert ovsdb.ports("x-") == {"enp0s1-x_y.zz"}
     assert ovsdb.vsctl("br-to-vlan", "v.1_-x") == "4094"
     assert ovsdb.get("Interface", "eth0", "mtu_request") == "9000"
     assert ovsdb.get("Interface", "br-a_b.c1234567", "mtu_request") == "9000"

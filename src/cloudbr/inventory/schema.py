@@ -46,6 +46,9 @@ def _ifname(value: str) -> str:
         raise ValueError(
             f"interface name {value!r} may only contain letters, digits, '_', '.', '-'"
         )
+    if not value[0].isalnum():
+        # A leading '-' reads as an option to ip, ovs-vsctl and ifup.
+        raise ValueError(f"interface name {value!r} must start with a letter or digit")
     if len(value) > IFNAMSIZ:
         raise ValueError(
             f"interface name {value!r} is {len(value)} characters long; "
