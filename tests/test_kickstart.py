@@ -16,6 +16,7 @@ from pykickstart.version import RHEL7, makeVersion
 
 from cloudbr import pipeline
 from cloudbr.carriers import kickstart
+from cloudbr.carriers.embed import units_to_enable
 from cloudbr.files import File, FileMap
 from cloudbr.inventory import load_inventory, parse_inventory
 from cloudbr.model import Backend, Distro, Host
@@ -164,10 +165,28 @@ def test_post_passes_bash_n_and_shellcheck(name: str) -> None:
         assert sc.returncode == 0, sc.stdout
 
 
+def take_enable_links(root: Path) -> dict[str, str]:
+    """Remove and return the `systemctl enable` symlinks under root: link -> target."""
+    links = {}
+    for link in sorted((root / "etc/systemd/system").glob("*.wants/*")):
+        links["/" + str(link.relative_to(root))] = os.readlink(link)
+        link.unlink()
+        if not any(link.parent.iterdir()):
+            link.parent.rmdir()
+    return links
+
+
 @pytest.mark.parametrize("host", all_centos7_hosts(), ids=lambda h: h.hostname)
 def test_post_lays_down_exactly_the_rootfs(tmp_path: Path, host: Host) -> None:
     tree = pipeline.render.rootfs(host)
     run_post(kickstart_text(host, tree), tmp_path)
+    # Units with an [Install] section were enabled offline, as systemctl enable would at boot.
+    units = units_to_enable(tree)
+    assert bool(units) == (host.backend is Backend.OVS)
+    assert take_enable_links(tmp_path) == {
+        f"/etc/systemd/system/multi-user.target.wants/{u}": f"/etc/systemd/system/{u}"
+        for u in units
+    }
     want = expected(tree)
     if host.access.ssh_authorized_keys:
         keys = "\n".join(host.access.ssh_authorized_keys) + "\n"

@@ -173,6 +173,9 @@ def test_late_script_writes_exactly_the_tree(name: str, tmp_path: Path) -> None:
     # The installer's netplan file is gone; ours (if any) is the only one left.
     assert not (target / "etc/netplan/01-netcfg.yaml").exists()
     commands = chroot_log.splitlines()
+    # Units the tree ships are enabled in the target (OVS hosts: the first-boot service).
+    enable = f"{target} systemctl enable cloudbr-ovs-firstboot.service"
+    assert (enable in commands) == (host.backend is Backend.OVS)
     grub = debian_extras.GRUB_DROPIN in tree
     assert (f"{target} update-grub" in commands) == grub
     ubuntu_ovs = host.distro is Distro.UBUNTU1804 and host.backend is Backend.OVS

@@ -100,3 +100,18 @@ def install_script(
         rel = shlex.quote(_checked_path(path))
         lines.append(f"cloudbr_put {rel} {_mode(f.mode)} \\\n{_b64(f.content)}")
     return "\n".join(lines) + "\n"
+
+
+UNIT_DIR = "/etc/systemd/system/"
+
+
+def units_to_enable(tree: FileMap) -> list[str]:
+    """Units the tree ships with an [Install] section. A FileMap cannot hold the symlinks that
+    `systemctl enable` makes, so every carrier enables these itself."""
+    return sorted(
+        path[len(UNIT_DIR) :]
+        for path, f in tree.items()
+        if path.startswith(UNIT_DIR)
+        and "/" not in path[len(UNIT_DIR) :]
+        and b"\n[Install]\n" in b"\n" + f.content
+    )

@@ -25,7 +25,7 @@ import shlex
 from dataclasses import dataclass
 
 from cloudbr import templates
-from cloudbr.carriers.embed import install_script
+from cloudbr.carriers.embed import install_script, units_to_enable
 from cloudbr.files import SECRET, File, FileMap
 from cloudbr.model import Backend, Bridge, Host, Nic
 from cloudbr.render.ifcfg import SCRIPTS
@@ -106,6 +106,14 @@ def network_line(host: Host) -> str:
     return "network " + " ".join(opts)
 
 
+def _enable_units(tree: FileMap) -> str:
+    units = units_to_enable(tree)
+    if not units:
+        return ""
+    names = " ".join(shlex.quote(u) for u in units)
+    return f'systemctl --root="${{cloudbr_sys:-/}}" enable {names}\n'
+
+
 def _finish_script(tree: FileMap) -> str:
     """Shell run after the files are in place: set aside the installer's stale ifcfg files and
     restore SELinux labels."""
@@ -123,7 +131,7 @@ for cloudbr_f in "$cloudbr_sys{SCRIPTS}"/ifcfg-*; do
     mkdir -p "$cloudbr_sys{INSTALLER_IFCFG_BACKUP}"
     mv -f -- "$cloudbr_f" "$cloudbr_sys{INSTALLER_IFCFG_BACKUP}/"
 done
-# Files written from %post may lack their SELinux labels (e.g. /root/.ssh).
+{_enable_units(tree)}# Files written from %post may lack their SELinux labels (e.g. /root/.ssh).
 if [ -z "$cloudbr_sys" ] && command -v restorecon >/dev/null 2>&1; then
     restorecon -R /etc /root || true
 fi

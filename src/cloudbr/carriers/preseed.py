@@ -134,6 +134,11 @@ def late_script(host: Host, tree: FileMap) -> str:
     keys = host.access.ssh_authorized_keys
     dir_modes = {"/root/.ssh": 0o700} if keys else {}
     parts.append(embed.install_script(carried_files(host, tree), root="/", dir_modes=dir_modes))
+    units = embed.units_to_enable(tree)
+    if units:
+        parts.append(
+            "cloudbr_in_target systemctl enable " + " ".join(map(shlex.quote, units)) + "\n"
+        )
     if debian_extras.GRUB_DROPIN in tree:
         parts.append("# Kernel command line from " + debian_extras.GRUB_DROPIN + "\n")
         parts.append("cloudbr_in_target update-grub\n")
