@@ -22,7 +22,7 @@ import base64
 import shlex
 from collections.abc import Mapping
 
-from cloudbr.files import FileMap
+from cloudbr.files import SECRET, File, FileMap
 
 # Base64 line length: short lines keep installer logs and diffs readable.
 B64_WIDTH = 76
@@ -115,3 +115,16 @@ def units_to_enable(tree: FileMap) -> list[str]:
         and "/" not in path[len(UNIT_DIR) :]
         and b"\n[Install]\n" in b"\n" + f.content
     )
+
+
+AUTHORIZED_KEYS = "/root/.ssh/authorized_keys"
+SSH_DIR_MODES = {"/root/.ssh": 0o700}
+
+
+def with_root_keys(tree: FileMap, keys: tuple[str, ...], renderer: str) -> FileMap:
+    """The tree plus root's authorized_keys, for installers that have no SSH key question
+    (RHEL 7 kickstart has no `sshkey`; debian-installer has none either)."""
+    files = dict(tree)
+    if keys:
+        files[AUTHORIZED_KEYS] = File.text("\n".join(keys), mode=SECRET, renderer=renderer)
+    return files

@@ -25,6 +25,7 @@ import shlex
 from dataclasses import dataclass
 
 from cloudbr import templates
+from cloudbr.carriers import embed
 from cloudbr.carriers.embed import install_script, units_to_enable
 from cloudbr.files import SECRET, File, FileMap
 from cloudbr.model import Backend, Bridge, Host, Nic
@@ -40,7 +41,7 @@ CENTOS7_OVS_REPO = "https://vault.centos.org/7.9.2009/cloud/x86_64/openstack-tra
 # CloudStack KVM hosts: agent 1798, libvirt 16509/16514, VNC consoles, live migration.
 FIREWALL_PORTS = ("1798:tcp", "16509:tcp", "16514:tcp", "5900-6100:tcp", "49152-49216:tcp")
 
-AUTHORIZED_KEYS = "/root/.ssh/authorized_keys"
+AUTHORIZED_KEYS = embed.AUTHORIZED_KEYS
 INSTALLER_IFCFG_BACKUP = "/root/cloudbr-installer-ifcfg"
 
 
@@ -140,15 +141,11 @@ fi
 
 def post_files(host: Host, tree: FileMap) -> FileMap:
     """What %post writes: the host's tree plus root's SSH keys (no `sshkey` on RHEL 7)."""
-    files = dict(tree)
-    keys = host.access.ssh_authorized_keys
-    if keys:
-        files[AUTHORIZED_KEYS] = File.text("\n".join(keys), mode=SECRET, renderer=NAME)
-    return files
+    return embed.with_root_keys(tree, host.access.ssh_authorized_keys, NAME)
 
 
 def post_script(host: Host, tree: FileMap) -> str:
-    dirs = {"/root/.ssh": 0o700} if host.access.ssh_authorized_keys else {}
+    dirs = embed.SSH_DIR_MODES if host.access.ssh_authorized_keys else {}
     return install_script(post_files(host, tree), dir_modes=dirs) + _finish_script(tree)
 
 

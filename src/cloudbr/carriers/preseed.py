@@ -30,7 +30,7 @@ NAME = "preseed"
 PRESEED = "preseed.cfg"
 TEMPLATE = "autoinstall/preseed.cfg.j2"
 
-AUTHORIZED_KEYS = "/root/.ssh/authorized_keys"
+AUTHORIZED_KEYS = embed.AUTHORIZED_KEYS
 LATE_SCRIPT = "/root/cloudbr-late.sh"
 LATE_B64 = "/root/cloudbr-late.b64"
 # Width of the base64 lines in the preseed; debconf joins lines that end in a backslash.
@@ -99,11 +99,7 @@ def purged_packages(host: Host) -> list[str]:
 
 def carried_files(host: Host, tree: FileMap) -> FileMap:
     """The tree plus root's SSH keys (d-i has no question for them)."""
-    files = dict(tree)
-    keys = host.access.ssh_authorized_keys
-    if keys:
-        files[AUTHORIZED_KEYS] = File.text("\n".join(keys), mode=SECRET, renderer=NAME)
-    return files
+    return embed.with_root_keys(tree, host.access.ssh_authorized_keys, NAME)
 
 
 LATE_PRELUDE = """\
@@ -132,7 +128,7 @@ def late_script(host: Host, tree: FileMap) -> str:
             "cloudbr_in_target apt-get -y purge " + " ".join(map(shlex.quote, purge)) + "\n"
         )
     keys = host.access.ssh_authorized_keys
-    dir_modes = {"/root/.ssh": 0o700} if keys else {}
+    dir_modes = embed.SSH_DIR_MODES if keys else {}
     parts.append(embed.install_script(carried_files(host, tree), root="/", dir_modes=dir_modes))
     units = embed.units_to_enable(tree)
     if units:
