@@ -8,6 +8,9 @@ INVENTORY ?= examples/lab.yaml
 OUT       ?= out
 DISTRO    ?= debian12
 BACKEND   ?= linuxbridge
+# partitioned: the operator's DIB path (vm element, bootloader; needs device-mapper).
+# flat: one ext4 filesystem booted with QEMU direct kernel boot (this machine, CI, e2e).
+IMAGE_LAYOUT ?= partitioned
 
 .PHONY: all demo test lint typecheck unit e2e bench image schema wheel clean deps
 
@@ -52,7 +55,7 @@ bench: deps
 
 ## image: bake a KVM host image with diskimage-builder
 image:
-	scripts/build-image.sh $(DISTRO) $(BACKEND)
+	IMAGE_LAYOUT=$(IMAGE_LAYOUT) scripts/build-image.sh --install-deps $(DISTRO) $(BACKEND)
 
 schema: $(BIN)/cloudbr
 	$(BIN)/cloudbr schema > schema/inventory.schema.json

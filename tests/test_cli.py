@@ -190,3 +190,31 @@ def test_examples_validate_against_the_published_json_schema() -> None:
     assert [e.message for e in validator.iter_errors(bad)] == [
         "Additional properties are not allowed ('bnods' was unexpected)"
     ]
+
+
+def test_image_subcommand_fails_fast_naming_the_variable(tmp_path: Path) -> None:
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cloudbr",
+            "image",
+            "ubuntu1804",
+            "ovs",
+            "--check",
+            "--output-dir",
+            str(tmp_path),
+        ],
+        env={**os.environ, "DIB_DISTRIBUTION_MIRROR": "http://127.0.0.1:9/ubuntu"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert res.returncode != 0
+    assert "Set DIB_DISTRIBUTION_MIRROR to a reachable Ubuntu mirror" in res.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_image_subcommand_rejects_unknown_backend() -> None:
+    assert run("image", "debian12", "linux").returncode == 2

@@ -37,6 +37,15 @@ def test_wheel_carries_templates_and_renders(tmp_path: Path) -> None:
         }
         assert shipped == in_repo, folder
 
+    # `cloudbr image` needs the builder, its pins and the DIB elements too.
+    for name in ("scripts/build-image.sh", "requirements-image.txt", "scripts/apt-image.txt"):
+        assert f"cloudbr/image/{name}" in names
+    elements = {p.relative_to(REPO) for p in (REPO / "elements").rglob("*") if p.is_file()}
+    assert elements
+    assert {n for n in names if n.startswith("cloudbr/image/elements/")} == {
+        f"cloudbr/image/{p}" for p in elements
+    }
+
     target = tmp_path / "site"
     subprocess.run(
         [

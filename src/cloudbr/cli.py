@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,11 +13,13 @@ from pathlib import Path
 from cloudbr import __version__
 from cloudbr.files import FileMap
 from cloudbr.inventory import InventoryError, json_schema, load_inventory
-from cloudbr.model import Host, Inventory
+from cloudbr.model import SUPPORTED_DISTROS, Backend, Host, Inventory
 from cloudbr.pipeline import render_host
+from cloudbr.templates import image_root
 from cloudbr.writer import write_tree
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+SUPPORTED_DISTROS_SORTED = sorted(SUPPORTED_DISTROS)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -31,6 +35,18 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--host", action="append", default=[], metavar="NAME", help="only this host")
     r.add_argument("-q", "--quiet", action="store_true")
     sub.add_parser("schema", help="print the inventory JSON Schema")
+    i = sub.add_parser("image", help="bake a KVM host image with diskimage-builder")
+    i.add_argument("distro", choices=[d.value for d in SUPPORTED_DISTROS_SORTED])
+    i.add_argument("backend", choices=[b.value for b in Backend])
+    i.add_argument(
+        "--layout",
+        choices=["partitioned", "flat"],
+        default=os.environ.get("IMAGE_LAYOUT", "partitioned"),
+        help="partitioned: bootable disk (needs device-mapper); flat: one filesystem",
+    )
+    i.add_argument("--output-dir", type=Path, default=Path("images"), help="default: ./images")
+    i.add_argument("--install-deps", action="store_true", help="apt-get what DIB needs")
+    i.add_argument("--check", action="store_true", help="probe mirrors and stop")
     return p
 
 
@@ -89,11 +105,23 @@ def _render(inv: Inventory, out: Path, names: list[str], quiet: bool) -> int:
     return EXIT_OK
 
 
+def _image(args: argparse.Namespace) -> int:
+    """Same builder as `make image`; its messages name the variable to set on failure."""
+    script = image_root() / "scripts" / "build-image.sh"
+    argv = ["bash", str(script)]
+    argv += ["--install-deps"] if args.install_deps else []
+    argv += ["--check"] if args.check else []
+    env = dict(os.environ, IMAGE_LAYOUT=args.layout, IMAGE_DIR=str(args.output_dir.absolute()))
+    return subprocess.run([*argv, args.distro, args.backend], env=env, check=False).returncode
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "schema":
         sys.stdout.write(json_schema())
         return EXIT_OK
+    if args.command == "image":
+        return _image(args)
     try:
         inv = load_inventory(args.inventory)
         if args.command == "check":

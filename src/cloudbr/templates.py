@@ -26,6 +26,17 @@ def template_root() -> Path:
     raise FileNotFoundError("cloudbr templates not found (broken installation)")
 
 
+def image_root() -> Path:
+    """Where build-image.sh and the DIB elements live (wheel: cloudbr/image; checkout: repo)."""
+    packaged = _PACKAGE / "image"
+    if (packaged / "scripts" / "build-image.sh").is_file():
+        return packaged
+    checkout = _PACKAGE.parents[1]
+    if (checkout / "scripts" / "build-image.sh").is_file():
+        return checkout
+    raise FileNotFoundError("cloudbr image builder not found (broken installation)")
+
+
 @cache
 def environment() -> jinja2.Environment:
     return jinja2.Environment(
