@@ -39,6 +39,8 @@ trap 'rm -rf "$root"' EXIT
 echo "e2e-image: mmdebstrap $suite from $mirror" >&2
 # The initramfs config goes in before any package is installed so the kernel's postinst
 # builds the initrd once, already with our hook (fw_cfg injector) and module list.
+# Hooks are single-quoted on purpose: mmdebstrap runs them with $1 = the chroot.
+# shellcheck disable=SC2016
 mmdebstrap --variant=apt --include="$packages" \
 	--essential-hook='mkdir -p "$1/etc/initramfs-tools/hooks" "$1/etc/initramfs-tools/scripts/local-bottom" "$1/etc/initramfs-tools/conf.d"' \
 	--essential-hook="cp $guest/initramfs-hook \"\$1/etc/initramfs-tools/hooks/cloudbr-e2e\"" \
@@ -50,6 +52,7 @@ mmdebstrap --variant=apt --include="$packages" \
 
 cp "$root"/boot/vmlinuz-* "$out/vmlinuz"
 cp "$root"/boot/initrd.img-* "$out/initrd.img"
+# shellcheck disable=SC2016 # dpkg-query's own ${field} syntax
 chroot "$root" dpkg-query -W -f '${Package} ${Version}\n' >"$out/manifest.txt"
 
 # Size: content + 50% headroom for the per-test overlay's writes.

@@ -40,7 +40,7 @@ printf '[Journal]\nStorage=volatile\n' >"$root/etc/systemd/journald.conf.d/cloud
 
 # Fail the build early if the initrd lacks what direct boot + injection need.
 listing=$(chroot "$root" sh -c 'lsinitramfs /boot/initrd.img-*')
-for want in qemu_fw_cfg.ko virtio_blk.ko virtio_net.ko ext4.ko bin/tar \
+for want in qemu_fw_cfg.ko virtio_blk.ko virtio_net.ko ext4.ko sr_mod.ko bin/tar \
 	scripts/local-bottom/cloudbr-e2e; do
 	if ! grep -q "$want" <<<"$listing"; then
 		echo "customize: initrd lacks $want" >&2

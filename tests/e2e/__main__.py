@@ -1,0 +1,72 @@
+"""`python -m tests.e2e [-k SUBSTR]... [--list]`: run scenarios and print a summary table."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+
+from .cases import harness_scenarios
+from .harness import GuestImage, ScenarioResult, run_scenario
+
+
+def _fmt(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def table(results: list[ScenarioResult]) -> str:
+    rows = [("case", "result", "networked s", "checked s", "outage ms")]
+    rows += [
+        (
+            r.name,
+            "PASS" if r.ok else "FAIL",
+            _fmt(r.networked_s),
+            _fmt(r.result_s),
+            _fmt(r.outage_ms, 0),
+        )
+        for r in results
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m tests.e2e", description=__doc__)
+    ap.add_argument(
+        "-k", dest="patterns", action="append", help="only scenarios containing this (repeatable)"
+    )
+    ap.add_argument("--list", action="store_true", help="list scenarios and exit")
+    ap.add_argument("--rebuild-image", action="store_true")
+    args = ap.parse_args(argv)
+    # SIGTERM -> SystemExit, so context managers reap QEMU and the switches.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    patterns = args.patterns or [""]
+    scenarios = [s for s in harness_scenarios() if any(p in s.name for p in patterns)]
+    if args.list:
+        print("\n".join(s.name for s in scenarios))
+        return 0
+    t0 = time.monotonic()
+    image = GuestImage.ensure(rebuild=args.rebuild_image)
+    print(f"e2e: image {image.directory} ready in {time.monotonic() - t0:.0f}s", flush=True)
+    results = []
+    for scenario in scenarios:
+        t1 = time.monotonic()
+        res = run_scenario(scenario, image)
+        results.append(res)
+        verdict = "PASS" if res.ok else "FAIL"
+        print(f"e2e: {scenario.name}: {verdict} in {time.monotonic() - t1:.0f}s ({res.workdir})")
+        for line in res.failures():
+            print(f"    {line}")
+    print()
+    print(table(results))
+    failed = sum(not r.ok for r in results)
+    print(f"\ne2e: total {time.monotonic() - t0:.0f}s")
+    print(f"{len(results) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

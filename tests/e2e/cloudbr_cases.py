@@ -1,0 +1,189 @@
+"""Scenarios on what `cloudbr render` makes for tests/e2e/inventory.yaml.
+
+Expectations are derived from the resolved model (the inventory), never from the rendered
+files: the guest must end up with the bonds, bridges, VLANs and addresses the operator
+described, whatever the files say.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from cloudbr.carriers.embed import units_to_enable
+from cloudbr.files import File
+from cloudbr.inventory import load_inventory
+from cloudbr.model import Backend, Host, Inventory
+from cloudbr.pipeline import render_host
+from cloudbr.writer import write_tree
+
+from .harness import HostCase, Scenario
+
+HERE = Path(__file__).resolve().parent
+INVENTORY = HERE / "inventory.yaml"
+FIRSTBOOT_RERUN = HERE / "guest" / "firstboot-rerun.sh"
+WANTS = "etc/systemd/system/multi-user.target.wants"
+
+
+def render(out: Path) -> Inventory:
+    """Render every e2e host into out/<host>/ with the real CLI pipeline and writer."""
+    inv = load_inventory(INVENTORY)
+    write_tree(out, ((h.hostname, render_host(h)) for h in inv.hosts))
+    return inv
+
+
+def enable_units(rootfs: Path) -> None:
+    """What every carrier does after laying the tree down: `systemctl enable` its units."""
+    tree = {
+        "/" + str(p.relative_to(rootfs)): File(p.read_bytes())
+        for p in (rootfs / "etc/systemd/system").glob("*")
+        if p.is_file()
+    }
+    for unit in units_to_enable(tree):
+        link = rootfs / WANTS / unit
+        link.parent.mkdir(parents=True, exist_ok=True)
+        if not link.is_symlink():
+            link.symlink_to(f"/etc/systemd/system/{unit}")
+
+
+def expect_for(host: Host, peers: list[Host]) -> dict[str, Any]:
+    """What the guest must show, from the model of `host`; pings go to every peer bridge IP."""
+    addresses = {b.name: [str(a) for a in b.ipv4] for b in host.bridges if b.ipv4}
+    expect: dict[str, Any] = {"addresses": addresses}
+    gw = host.primary_bridge.gateway4
+    if gw:
+        expect["default_route"] = {"via": str(gw), "dev": host.primary_bridge.name}
+    if host.backend is Backend.LINUXBRIDGE:
+        expect["links_up"] = [b.name for b in host.bonds] + [b.name for b in host.bridges]
+        expect["bonds"] = {
+            b.name: {
+                "mode": b.mode.value,
+                "miimon": b.miimon,
+                "slaves": list(b.members),
+                **({"active": b.primary} if b.primary else {}),
+            }
+            for b in host.bonds
+        }
+        expect["bridges"] = {b.name: {"ports": [b.uplink]} for b in host.bridges if b.uplink}
+        expect["vlans"] = {v.name: {"id": v.id, "link": v.device} for v in host.vlans}
+    else:
+        expect["ovs_bridges"] = [b.name for b in host.bridges]
+        expect["ovs_fake_bridges"] = {
+            b.name: {"parent": b.vlan.parent_bridge, "vlan": b.vlan.id}
+            for b in host.bridges
+            if b.vlan is not None
+        }
+        expect["ovs_bonds"] = {
+            b.name: {"bond_mode": b.mode.value, "miimon": b.miimon, "members": list(b.members)}
+            for b in host.bonds
+        }
+    pings = []
+    for peer in peers:
+        for bridge in peer.bridges:
+            pings += [{"dst": str(a.ip), "timeout_s": 120} for a in bridge.ipv4]
+    if pings:
+        expect["ping"] = pings
+    return expect
+
+
+def _case(
+    out: Path,
+    host: Host,
+    peers: list[Host],
+    *,
+    drop: tuple[str, ...] = (),
+    seed: bool = False,
+    failover: bool = False,
+    firstboot_rerun: bool = False,
+) -> HostCase:
+    macs = [n.mac for n in host.nics if n.mac]
+    case = HostCase(name=host.hostname, expect=expect_for(host, peers), macs=macs or None)
+    if seed:
+        case.seed_iso = out / host.hostname / "seed.iso"
+        case.options["wait_cloud_init"] = True
+    else:
+        rootfs = out / "cases" / f"{host.hostname}-{len(list(out.glob('cases/*')))}"
+        shutil.copytree(out / host.hostname / "rootfs", rootfs, symlinks=True)
+        for rel in drop:
+            (rootfs / rel).unlink()
+        enable_units(rootfs)
+        case.rootfs = rootfs
+    if failover and peers:
+        case.failover = {
+            "dst": str(peers[0].primary_bridge.ipv4[0].ip),
+            "bond": host.bonds[0].name,
+            "interval": 0.01,
+            "duration_s": 6,
+            **({"ovs": True} if host.backend is Backend.OVS else {}),
+        }
+    if firstboot_rerun:
+        case.check_script = FIRSTBOOT_RERUN
+    return case
+
+
+def cloudbr_scenarios(out: Path) -> list[Scenario]:
+    inv = render(out)
+    h = {x.hostname: x for x in inv.hosts}
+
+    def pair(a: str, b: str, **kw: Any) -> list[HostCase]:
+        return [_case(out, h[a], [h[b]], **kw), _case(out, h[b], [h[a]], **kw)]
+
+    scenarios = [
+        # 1. linux bridge via the Netplan tree of the ubuntu1804 renderer (netplan + networkd)
+        Scenario("cloudbr-lb-netplan", [_case(out, h["e2e-np"], [])]),
+        # 2. + 6. + 7. OVS via /etc/network/interfaces: two hosts behind trunk switches,
+        # pings across cloudbr0 and the VLAN 100 fake bridge, failover of the active member,
+        # then a power cycle, after which everything must come back and first boot re-run
+        # must change nothing.
+        Scenario(
+            "cloudbr-ovs-eni-pair",
+            [
+                _case(out, h["e2e-ovs-a"], [h["e2e-ovs-b"]], failover=True, firstboot_rerun=True),
+                _case(out, h["e2e-ovs-b"], [h["e2e-ovs-a"]], firstboot_rerun=True),
+            ],
+            power_cycles=1,
+        ),
+        # 3. OVS via the first-boot script and unit alone (no interfaces file), next to a
+        # linux-bridge host that answers its reachability check.
+        Scenario(
+            "cloudbr-ovs-firstboot",
+            [
+                _case(
+                    out,
+                    h["e2e-fb"],
+                    [h["e2e-lb-a"]],
+                    drop=("etc/network/interfaces",),
+                    firstboot_rerun=True,
+                ),
+                _case(out, h["e2e-lb-a"], [h["e2e-fb"]]),
+            ],
+        ),
+        # 4. + 6. + 7. linux bridge via /etc/network/interfaces (debian12), two hosts,
+        # failover, power cycle.
+        Scenario(
+            "cloudbr-lb-eni-pair",
+            [
+                _case(out, h["e2e-lb-a"], [h["e2e-lb-b"]], failover=True),
+                _case(out, h["e2e-lb-b"], [h["e2e-lb-a"]]),
+            ],
+            power_cycles=1,
+        ),
+        # 5. generic guests plus only their seed ISOs (linux bridge: cloud-init renders the
+        # network-config v2; OVS: the first-boot unit from user-data builds it).
+        Scenario(
+            "cloudbr-seed-iso-pair",
+            pair("e2e-seed-lb", "e2e-seed-ovs", seed=True),
+        ),
+    ]
+    return scenarios
+
+
+def e2e_out_dir() -> Path:
+    base = Path(os.environ.get("CLOUDBR_E2E_WORKDIR", "/tmp")) / "cloudbr-e2e"
+    base.mkdir(parents=True, exist_ok=True)
+    out = base / "rendered"
+    if out.exists():
+        shutil.rmtree(out)
+    return out
