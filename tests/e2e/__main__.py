@@ -8,6 +8,7 @@ import sys
 import time
 
 from .cases import harness_scenarios
+from .cloudbr_cases import cloudbr_scenarios, e2e_out_dir
 from .harness import GuestImage, ScenarioResult, run_scenario
 
 
@@ -40,11 +41,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--list", action="store_true", help="list scenarios and exit")
     ap.add_argument("--rebuild-image", action="store_true")
+    ap.add_argument(
+        "--harness",
+        action="store_true",
+        help="also run the harness's own scenarios on hand-written fixtures",
+    )
     args = ap.parse_args(argv)
     # SIGTERM -> SystemExit, so context managers reap QEMU and the switches.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     patterns = args.patterns or [""]
-    scenarios = [s for s in harness_scenarios() if any(p in s.name for p in patterns)]
+    # cloudbr's own output for tests/e2e/inventory.yaml is what `make e2e` proves.
+    candidates = cloudbr_scenarios(e2e_out_dir())
+    if args.harness:
+        candidates += harness_scenarios()
+    scenarios = [s for s in candidates if any(p in s.name for p in patterns)]
     if args.list:
         print("\n".join(s.name for s in scenarios))
         return 0
