@@ -261,6 +261,16 @@ def ping_until(dst: str, timeout: float) -> tuple[bool, float]:
     return False, round(time.monotonic() - start, 2)
 
 
+def check_failed_units(expect: dict[str, Any]) -> list[Check]:
+    """`no_failed_units: true`: nothing failed at boot, but units named in `failed_allowed`."""
+    if not expect.get("no_failed_units"):
+        return []
+    _, text = run(["systemctl", "--failed", "--plain", "--no-legend"])
+    failed = [line.split()[0] for line in text.splitlines() if line.strip()]
+    unexpected = [u for u in failed if u not in expect.get("failed_allowed", [])]
+    return [check("no failed units", not unexpected, failed)]
+
+
 def check_pings(expect: dict[str, Any]) -> list[Check]:
     out = []
     for p in expect.get("ping", []):
@@ -372,6 +382,7 @@ def main() -> int:
         # rc 2 = finished with recoverable errors; "disabled" (no seed found) is a failure.
         checks.append(check("cloud-init", rc in (0, 2) and "status: done" in text, text[-800:]))
     checks += check_linux(expect) + check_ovs(expect) + check_pings(expect)
+    checks += check_failed_units(expect)
     result: dict[str, Any] = {
         "name": case.get("name"),
         "uptime_networked": t_net,
