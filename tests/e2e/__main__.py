@@ -9,7 +9,9 @@ import time
 
 from .cases import harness_scenarios
 from .cloudbr_cases import cloudbr_scenarios, e2e_out_dir
+from .dib_image import DibImage, ensure_images
 from .harness import GuestImage, ScenarioResult, run_scenario
+from .image import BaseImage
 
 
 def _fmt(value: float | None, digits: int = 1) -> str:
@@ -40,7 +42,9 @@ def main(argv: list[str] | None = None) -> int:
         "-k", dest="patterns", action="append", help="only scenarios containing this (repeatable)"
     )
     ap.add_argument("--list", action="store_true", help="list scenarios and exit")
-    ap.add_argument("--rebuild-image", action="store_true")
+    ap.add_argument(
+        "--rebuild-image", action="store_true", help="rebuild the guest (and DIB) images"
+    )
     ap.add_argument(
         "--harness",
         action="store_true",
@@ -59,8 +63,17 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(s.name for s in scenarios))
         return 0
     t0 = time.monotonic()
-    image = GuestImage.ensure(rebuild=args.rebuild_image)
-    print(f"e2e: image {image.directory} ready in {time.monotonic() - t0:.0f}s", flush=True)
+    image: BaseImage | None = None
+    if any(h.image is None for s in scenarios for h in s.hosts):
+        guest_image = image = GuestImage.ensure(rebuild=args.rebuild_image)
+        print(
+            f"e2e: image {guest_image.directory} ready in {time.monotonic() - t0:.0f}s", flush=True
+        )
+    # Images built from elements/ (only for the scenarios that boot them), before timing any.
+    dib = [h.image for s in scenarios for h in s.hosts if isinstance(h.image, DibImage)]
+    for name, secs in ensure_images(dib, rebuild=args.rebuild_image).items():
+        state = "cached" if secs is None else f"built in {secs:.0f}s"
+        print(f"e2e: DIB image {name} {state}", flush=True)
     results = []
     for scenario in scenarios:
         t1 = time.monotonic()

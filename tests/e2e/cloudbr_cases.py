@@ -194,6 +194,9 @@ def image_pair(out: Path, a: Host, b: Host) -> list[HostCase]:
     cases = [_case(out, a, [b], seed=True), _case(out, b, [a], seed=True)]
     for case, host in zip(cases, (a, b), strict=True):
         case.image = DibImage.for_backend(host.distro.value, host.backend.value)
+        # The e2e guest's netplan-ovs-cleanup artifact cannot happen here (no OVS in a
+        # linux-bridge image): every unit must succeed.
+        case.expect.pop("failed_allowed", None)
     return cases
 
 

@@ -1,4 +1,6 @@
-"""One booted Debian 12 guest under QEMU/TCG, fed a rootfs tree + test case via fw_cfg."""
+"""One booted guest under QEMU/TCG, fed a rootfs tree + test case via fw_cfg.
+
+It boots the harness's Debian 12 image (GuestImage) or any other BaseImage (image.py)."""
 
 from __future__ import annotations
 
@@ -16,16 +18,12 @@ from types import TracebackType
 from typing import Any
 
 from . import procs
-from .image import GuestImage
+from .image import BaseImage
 from .qmp import Qmp
 from .vde import SwitchPort
 
 CHECK_PY = Path(__file__).resolve().parent / "guest" / "check.py"
 MARKER = "CLOUDBR-"
-KERNEL_APPEND = (
-    "root=/dev/vda rootfstype=ext4 rw console=ttyS0,115200 net.ifnames=0 biosdevname=0 "
-    "panic=1 quiet loglevel=4 mitigations=off"
-)
 
 
 class GuestError(RuntimeError):
@@ -59,12 +57,12 @@ class Guest:
     The guest's own unit runs check.py with `case` (see guest/check.py for the keys) and
     reports `CLOUDBR-EVENT <name> {json}` / `CLOUDBR-RESULT {json}` lines on ttyS1
     (copied to the console too). `rootfs` (a directory tree) is unpacked onto / in the
-    initramfs, before systemd and its generators run.
+    initramfs, before systemd and its generators run (only images with `injects_rootfs`).
     """
 
     def __init__(
         self,
-        image: GuestImage,
+        image: BaseImage,
         name: str,
         workdir: Path,
         nics: list[Nic],
@@ -74,6 +72,8 @@ class Guest:
         seed_iso: Path | None = None,
         memory_mb: int = 1024,
     ) -> None:
+        if rootfs is not None and not image.injects_rootfs:
+            raise GuestError(f"{name}: this image cannot inject a rootfs tree ({image.disk})")
         self.image = image
         self.name = name
         self.dir = workdir / name
@@ -296,9 +296,9 @@ class Guest:
                 "-f",
                 "qcow2",
                 "-F",
-                "raw",
+                self.image.disk_format,
                 "-b",
-                str(self.image.rootfs),
+                str(self.image.disk),
                 str(self.overlay),
             ],
             check=True,
@@ -318,7 +318,7 @@ class Guest:
             "-no-reboot",  # a guest reboot/panic ends QEMU; power_cycle() boots again
             "-kernel", str(self.image.kernel),
             "-initrd", str(self.image.initrd),
-            "-append", KERNEL_APPEND,
+            "-append", self.image.cmdline,
             "-drive", f"file={self.overlay},if=virtio,format=qcow2,cache=unsafe",
             "-chardev", f"file,id=console,path={self.serial_log}",
             "-serial", "chardev:console",
@@ -326,9 +326,10 @@ class Guest:
             "-serial", "chardev:results",
             "-qmp", f"unix:{qmp_path},server=on,wait=off",
             "-device", "virtio-rng-pci",
-            "-fw_cfg", f"name=opt/cloudbr/rootfs.tar,file={self.dir / 'rootfs.tar'}",
-            "-fw_cfg", f"name=opt/cloudbr/case.tar,file={self.dir / 'case.tar'}",
         ]  # fmt: skip
+        if self.image.injects_rootfs:
+            argv += ["-fw_cfg", f"name=opt/cloudbr/rootfs.tar,file={self.dir / 'rootfs.tar'}"]
+        argv += ["-fw_cfg", f"name=opt/cloudbr/case.tar,file={self.dir / 'case.tar'}"]
         for i, nic in enumerate(self.nics):
             # Network safety: a loopback UDP cable to our vde_switch, or a private hub port.
             netdev = (

@@ -4,6 +4,9 @@
     result = run_scenario(Scenario("lb", [HostCase("a", rootfs=Path("OUT/a/rootfs"),
                                                    expect={...})]), image)
 
+A HostCase may boot its own base image instead (`image=`, any BaseImage, e.g. a DibImage
+built from elements/ by scripts/build-image.sh; then only a seed ISO can configure it).
+
 Topology of every scenario: eth0+eth1 of all hosts on switch "mgmt", eth2+eth3 on switch
 "public"; every switch port is a trunk (untagged + VLAN 100 tagged).
 """
@@ -21,11 +24,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .dib_image import DibImage, ensure_images
 from .guest import Guest, GuestError, Message, Nic, default_macs
-from .image import GuestImage
+from .image import BaseImage, GuestImage
 from .vde import SwitchPort, VdeSwitch
 
 __all__ = [
+    "BaseImage",
+    "DibImage",
     "Guest",
     "GuestError",
     "GuestImage",
@@ -59,6 +65,7 @@ class HostCase:
     check_script: Path | None = None
     macs: list[str] | None = None
     options: dict[str, Any] = field(default_factory=dict)  # wait_s, wait_cloud_init, ...
+    image: BaseImage | None = None  # None: the scenario's image (the harness's own)
 
 
 @dataclass
@@ -93,13 +100,16 @@ class ScenarioResult:
 
 
 def run_scenario(
-    scenario: Scenario, image: GuestImage | None = None, workdir: Path | None = None
+    scenario: Scenario, image: BaseImage | None = None, workdir: Path | None = None
 ) -> ScenarioResult:
     """Boot every host (at once: at most 2 per scenario on this 2-core budget), run the
     checks, drive any failover, power-cycle if asked, and always reap QEMU."""
     if not 1 <= len(scenario.hosts) <= MAX_GUESTS:
         raise ValueError(f"{scenario.name}: 1..{MAX_GUESTS} hosts per scenario")
-    image = image or GuestImage.ensure()
+    # Images the hosts bring themselves: built now if not cached (no-op otherwise).
+    ensure_images(h.image for h in scenario.hosts if isinstance(h.image, DibImage))
+    if image is None and any(h.image is None for h in scenario.hosts):
+        image = GuestImage.ensure()
     if workdir is None:
         base = Path(os.environ.get("CLOUDBR_E2E_WORKDIR", tempfile.gettempdir())) / "cloudbr-e2e"
         base.mkdir(parents=True, exist_ok=True)
@@ -116,7 +126,9 @@ def run_scenario(
         guests: list[Guest] = []
         try:
             for n, host in enumerate(scenario.hosts):
-                guest = _guest(image, workdir, n, host, (mgmt, public), lone)
+                own = host.image or image
+                assert own is not None  # ensured above
+                guest = _guest(own, workdir, n, host, (mgmt, public), lone)
                 guests.append(stack.enter_context(guest))
             for boot in range(scenario.power_cycles + 1):
                 if boot:
@@ -149,7 +161,7 @@ def run_scenario(
 
 @contextlib.contextmanager
 def _guest(
-    image: GuestImage,
+    image: BaseImage,
     workdir: Path,
     n: int,
     host: HostCase,

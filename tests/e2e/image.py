@@ -1,4 +1,5 @@
-"""The cached Debian 12 guest image (built once by scripts/e2e-image.sh)."""
+"""What a guest boots: the cached Debian 12 guest image (built once by scripts/e2e-image.sh)
+or any other `BaseImage` (e.g. a diskimage-builder image, see dib_image.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD_SCRIPT = REPO / "scripts" / "e2e-image.sh"
@@ -26,6 +28,36 @@ BAKED = (
     "autologin.conf",
 )
 BUILD_TIMEOUT_S = 1800
+# Direct kernel boot of the harness image: an unpartitioned ext4 on the first virtio disk.
+KERNEL_APPEND = (
+    "root=/dev/vda rootfstype=ext4 rw console=ttyS0,115200 net.ifnames=0 biosdevname=0 "
+    "panic=1 quiet loglevel=4 mitigations=off"
+)
+
+
+class BaseImage(Protocol):
+    """What a Guest boots with QEMU direct kernel boot. `disk` is never written: each guest
+    gets a qcow2 overlay on it, attached as the first virtio disk (/dev/vda)."""
+
+    @property
+    def disk(self) -> Path: ...
+
+    @property
+    def disk_format(self) -> str: ...  # qemu-img format of `disk`: "raw", "qcow2"
+
+    @property
+    def kernel(self) -> Path: ...
+
+    @property
+    def initrd(self) -> Path: ...
+
+    @property
+    def cmdline(self) -> str: ...  # must keep console=ttyS0 (ttyS1 carries the results)
+
+    @property
+    def injects_rootfs(self) -> bool:
+        """Whether its initramfs unpacks the fw_cfg rootfs.tar before systemd starts."""
+        ...
 
 
 def cache_root() -> Path:
@@ -61,6 +93,23 @@ class GuestImage:
     @property
     def initrd(self) -> Path:
         return self.directory / "initrd.img"
+
+    # -- BaseImage -------------------------------------------------------------------------
+    @property
+    def disk(self) -> Path:
+        return self.rootfs
+
+    @property
+    def disk_format(self) -> str:
+        return "raw"
+
+    @property
+    def cmdline(self) -> str:
+        return KERNEL_APPEND
+
+    @property
+    def injects_rootfs(self) -> bool:
+        return True
 
     @classmethod
     def ensure(cls, cache: Path | None = None, rebuild: bool = False) -> GuestImage:
