@@ -369,8 +369,15 @@ def test_network_ownership(seed: dict[str, Any]) -> None:
 def test_ovs_hosts_start_the_first_boot_service(seed: dict[str, Any]) -> None:
     host: Host = seed["host"]
     cfg = seed["cloud_init"]["cloud_config"]
+    # The tree's module and sysctl files were written after systemd applied them at this
+    # boot: runcmd applies them again (e.g. IPv6 off) before anything else.
+    apply_now = [
+        ["systemctl", "restart", "systemd-modules-load.service"],
+        ["systemctl", "restart", "systemd-sysctl.service"],
+    ]
     if host.backend is Backend.OVS:
         assert cfg["runcmd"] == [
+            *apply_now,
             ["systemctl", "daemon-reload"],
             ["systemctl", "enable", "--now", ovs_firstboot.UNIT],
         ]
@@ -379,7 +386,8 @@ def test_ovs_hosts_start_the_first_boot_service(seed: dict[str, Any]) -> None:
         unit = written_by_user_data(cfg)[ovs_firstboot.UNIT_PATH].decode()
         assert f"ExecStart={ovs_firstboot.SCRIPT}" in unit
     else:
-        assert "runcmd" not in cfg
+        assert cfg["runcmd"] == apply_now
+    assert {common.MODULES, common.SYSCTL} <= set(cfg_paths(cfg))
     assert all("defer" not in f for f in cfg["write_files"])
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,12 @@ def expect_for(host: Host, peers: list[Host]) -> dict[str, Any]:
     """What the guest must show, from the model of `host`; pings go to every peer bridge IP."""
     addresses = {b.name: [str(a) for a in b.ipv4] for b in host.bridges if b.ipv4}
     expect: dict[str, Any] = {"addresses": addresses, "no_failed_units": True}
+    if not host.ipv6:
+        expect["no_ipv6"] = sorted(
+            {n.name for n in host.nics}
+            | {b.name for b in host.bridges}
+            | {v.name for v in host.vlans if host.backend is Backend.LINUXBRIDGE}
+        )
     gw = host.primary_bridge.gateway4
     if gw:
         expect["default_route"] = {"via": str(gw), "dev": host.primary_bridge.name}
@@ -201,9 +208,7 @@ def image_pair(out: Path, a: Host, b: Host) -> list[HostCase]:
 
 
 def e2e_out_dir() -> Path:
-    base = Path(os.environ.get("CLOUDBR_E2E_WORKDIR", "/tmp")) / "cloudbr-e2e"
+    """A fresh directory per run, so concurrent runs never share rendered trees."""
+    base = Path(os.environ.get("CLOUDBR_E2E_WORKDIR", tempfile.gettempdir())) / "cloudbr-e2e"
     base.mkdir(parents=True, exist_ok=True)
-    out = base / "rendered"
-    if out.exists():
-        shutil.rmtree(out)
-    return out
+    return Path(tempfile.mkdtemp(prefix="rendered-", dir=base)) / "out"

@@ -132,18 +132,23 @@ def _users(host: Host) -> dict[str, Any]:
     return {"disable_root": False, "users": [root]}
 
 
-def _runcmd(host: Host) -> dict[str, Any]:
-    if host.backend is not Backend.OVS:
-        return {}
-    return {
-        "runcmd": [
+def _runcmd(host: Host, carried: list[str]) -> dict[str, Any]:
+    cmds: list[list[str]] = []
+    # write_files runs after systemd-modules-load and systemd-sysctl did at this first boot:
+    # apply the host's module and sysctl files now (e.g. IPv6 off), not only from the next.
+    if any(p.startswith("/etc/modules-load.d/") for p in carried):
+        cmds.append(["systemctl", "restart", "systemd-modules-load.service"])
+    if any(p.startswith("/etc/sysctl.d/") for p in carried):
+        cmds.append(["systemctl", "restart", "systemd-sysctl.service"])
+    if host.backend is Backend.OVS:
+        cmds += [
             ["systemctl", "daemon-reload"],
             # Blocking start: the unit orders itself before network-online.target, which
             # cloud-final.service (where runcmd runs) already waited for, so this cannot
             # deadlock; and a failed first boot then shows in `cloud-init status`.
             ["systemctl", "enable", "--now", ovs_firstboot.UNIT],
         ]
-    }
+    return {"runcmd": cmds} if cmds else {}
 
 
 def user_data(host: Host, tree: FileMap) -> dict[str, Any]:
@@ -155,8 +160,9 @@ def user_data(host: Host, tree: FileMap) -> dict[str, Any]:
         "manage_etc_hosts": False,
     }
     doc.update(_users(host))
-    doc["write_files"] = [write_file_entry(p, tree[p]) for p in carried_paths(host, tree)]
-    doc.update(_runcmd(host))
+    carried = carried_paths(host, tree)
+    doc["write_files"] = [write_file_entry(p, tree[p]) for p in carried]
+    doc.update(_runcmd(host, list(carried)))
     return doc
 
 

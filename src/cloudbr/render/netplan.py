@@ -128,6 +128,11 @@ def network_config(host: Host) -> dict[str, Any]:
         config["vlans"] = {vlan.name: _vlan(vlan) for vlan in host.vlans}
     if host.bridges:
         config["bridges"] = {bridge.name: _bridge(bridge) for bridge in host.bridges}
+    if not host.ipv6:
+        # networkd turns IPv6 back on for link-local addresses whatever sysctl says.
+        for section in ("ethernets", "bonds", "vlans", "bridges"):
+            for conf in config.get(section, {}).values():
+                conf["link-local"] = []
     return config
 
 

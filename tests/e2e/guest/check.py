@@ -261,6 +261,16 @@ def ping_until(dst: str, timeout: float) -> tuple[bool, float]:
     return False, round(time.monotonic() - start, 2)
 
 
+def check_no_ipv6(expect: dict[str, Any]) -> list[Check]:
+    """`no_ipv6: [dev, ...]`: IPv6 is off for the host, so not even a link-local address."""
+    devices = expect.get("no_ipv6", [])
+    if not devices:
+        return []
+    have = addresses()
+    v6 = {d: [a for a in have.get(d, []) if ":" in a] for d in devices}
+    return [check("no IPv6 addresses", not any(v6.values()), {d: a for d, a in v6.items() if a})]
+
+
 def check_failed_units(expect: dict[str, Any]) -> list[Check]:
     """`no_failed_units: true`: nothing failed at boot, but units named in `failed_allowed`."""
     if not expect.get("no_failed_units"):
@@ -382,7 +392,7 @@ def main() -> int:
         # rc 2 = finished with recoverable errors; "disabled" (no seed found) is a failure.
         checks.append(check("cloud-init", rc in (0, 2) and "status: done" in text, text[-800:]))
     checks += check_linux(expect) + check_ovs(expect) + check_pings(expect)
-    checks += check_failed_units(expect)
+    checks += check_failed_units(expect) + check_no_ipv6(expect)
     result: dict[str, Any] = {
         "name": case.get("name"),
         "uptime_networked": t_net,
