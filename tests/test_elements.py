@@ -10,7 +10,6 @@ import os
 import re
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -286,10 +285,12 @@ def test_dib_refuses_both_backends(dib_venv: Path) -> None:
 # --------------------------------------------------------------------------- build-image.sh
 
 
-def run_build(*args: str, **env: str) -> tuple[subprocess.CompletedProcess[str], float]:
+def run_build(*args: str, **env: str) -> tuple[subprocess.CompletedProcess[str], str]:
+    """Run the builder; returns the process and its combined output. The timeout only guards
+    against a hang: "fails fast" is proven by the build stopping before any venv or DIB step
+    (no timing here)."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("DIB_")}
     full_env.update(env)
-    start = time.monotonic()
     proc = subprocess.run(
         [str(BUILD_IMAGE), *args],
         env=full_env,
@@ -298,56 +299,64 @@ def run_build(*args: str, **env: str) -> tuple[subprocess.CompletedProcess[str],
         timeout=60,
         check=False,
     )
-    return proc, time.monotonic() - start
+    return proc, proc.stdout + proc.stderr
+
+
+def assert_stopped_before_dib(output: str) -> None:
+    # build-image.sh says "sources OK" once every probe passed, then creates the pinned venv
+    # and says "building ..." before it starts DIB: none of that may have happened.
+    assert "sources OK" not in output
+    assert "(pinned diskimage-builder)" not in output
+    assert "build-image: building " not in output
 
 
 UNREACHABLE = "http://127.0.0.1:9"
 
 
 def test_ubuntu1804_with_unreachable_mirror_fails_fast_naming_the_variable() -> None:
-    proc, elapsed = run_build("ubuntu1804", "ovs", DIB_DISTRIBUTION_MIRROR=f"{UNREACHABLE}/ubuntu")
+    proc, output = run_build("ubuntu1804", "ovs", DIB_DISTRIBUTION_MIRROR=f"{UNREACHABLE}/ubuntu")
     assert proc.returncode != 0
-    assert elapsed < 15
+    assert_stopped_before_dib(output)
     assert "DIB_DISTRIBUTION_MIRROR" in proc.stderr
     assert f"{UNREACHABLE}/ubuntu" in proc.stderr
 
 
 def test_centos7_with_unreachable_cloud_images_fails_fast_naming_the_variable() -> None:
-    proc, elapsed = run_build(
+    proc, output = run_build(
         "centos7",
         "linuxbridge",
         DIB_CLOUD_IMAGES=f"{UNREACHABLE}/centos/7/images",
         DIB_DISTRIBUTION_MIRROR=f"{UNREACHABLE}/centos",
     )
     assert proc.returncode != 0
-    assert elapsed < 15
+    assert_stopped_before_dib(output)
     assert "DIB_CLOUD_IMAGES" in proc.stderr
     assert "DIB_LOCAL_IMAGE" in proc.stderr  # the alternative is named too
     assert "DIB_DISTRIBUTION_MIRROR" in proc.stderr
 
 
 def test_centos7_with_missing_local_image_names_dib_local_image(tmp_path: Path) -> None:
-    proc, elapsed = run_build(
+    proc, output = run_build(
         "centos7",
         "ovs",
         DIB_LOCAL_IMAGE=str(tmp_path / "CentOS-7-x86_64-GenericCloud.qcow2"),
         DIB_DISTRIBUTION_MIRROR=f"{UNREACHABLE}/centos",
     )
     assert proc.returncode != 0
-    assert elapsed < 15
+    assert_stopped_before_dib(output)
     assert "DIB_LOCAL_IMAGE=" in proc.stderr
     assert "DIB_CLOUDBR_OVS_CENTOS7_REPO" in proc.stderr
 
 
 def test_debian12_with_unreachable_mirror_fails_fast() -> None:
-    proc, elapsed = run_build(
+    proc, output = run_build(
         "debian12",
         "linuxbridge",
         DIB_DISTRIBUTION_MIRROR=f"{UNREACHABLE}/debian",
         DIB_DEBIAN_SECURITY_MIRROR=f"{UNREACHABLE}/debian-security",
     )
     assert proc.returncode != 0
-    assert elapsed < 15
+    assert_stopped_before_dib(output)
     assert "DIB_DISTRIBUTION_MIRROR" in proc.stderr
     assert "DIB_DEBIAN_SECURITY_MIRROR" in proc.stderr
 
@@ -395,7 +404,7 @@ def test_check_accepts_local_sources(tmp_path: Path) -> None:
 def test_bad_arguments_are_rejected(
     args: tuple[str, ...], env: dict[str, str], message: str
 ) -> None:
-    proc, elapsed = run_build(*args, **env)
+    proc, output = run_build(*args, **env)
     assert proc.returncode != 0
     assert message in proc.stderr
-    assert elapsed < 5
+    assert_stopped_before_dib(output)
