@@ -7,9 +7,9 @@ fault, so that all problems of an inventory come out together with their line an
 from __future__ import annotations
 
 import ipaddress
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from cloudbr.inventory.schema import (
@@ -28,7 +28,7 @@ from cloudbr.inventory.schema import (
     TrafficLabelsIn,
     VlanIn,
 )
-from cloudbr.inventory.source import Path, Problem
+from cloudbr.inventory.source import Path, Problem, format_path
 from cloudbr.model import (
     IFNAMSIZ,
     LINUX_BOND_MODES,
@@ -178,7 +178,8 @@ class HostResolver:
         bridges = self.bridges(bridges_in, bridge_paths, names, bonds)
         vlans, vlan_bridges = self.vlans(vlans_in, vlan_paths, names, bridges)
         all_bridges = self.attach_addresses([*bridges, *vlan_bridges], extra_addr)
-        all_bridges = self.attach_gateway_and_dns(all_bridges)
+        dns = self.dns()
+        all_bridges = self.attach_gateway_and_dns(all_bridges, dns)
         self.check_mtus(nics, bonds, all_bridges, vlans)
         traffic = self.traffic_labels(labels, all_bridges, storage_bridge)
         self.check_addresses(all_bridges)
@@ -192,7 +193,7 @@ class HostResolver:
             bonds=tuple(bonds),
             bridges=tuple(all_bridges),
             vlans=tuple(vlans),
-            dns=self.dns(),
+            dns=dns,
             ipv6=self.ipv6,
             traffic_labels=traffic,
             blacklist_bridge_module=_pick(
@@ -551,7 +552,7 @@ class HostResolver:
             for a, path in extra.get(b.name, []):
                 addrs.append(a)
                 self.addr_paths[a] = path
-            out.append(_replace(b, addresses=tuple(addrs)))
+            out.append(replace(b, addresses=tuple(addrs)))
         known = {b.name for b in bridges}
         for name, items in extra.items():
             if name not in known and name not in self.failed_bridges:
@@ -564,7 +565,7 @@ class HostResolver:
                 )
         return out
 
-    def attach_gateway_and_dns(self, bridges: list[Bridge]) -> list[Bridge]:
+    def attach_gateway_and_dns(self, bridges: list[Bridge], dns: Dns) -> list[Bridge]:
         h = self.ctx.host_in
         mgmt = _pick(h.traffic_labels, self.ctx.site.traffic_labels, TrafficLabelsIn()).management
         out = []
@@ -584,7 +585,7 @@ class HostResolver:
                     self.err(
                         (*self.ctx.host_path, "gateway6"), f"gateway6 {g} is IPv4: use gateway"
                     )
-            out.append(_replace(b, gateway4=gw4, gateway6=gw6))
+            out.append(replace(b, gateway4=gw4, gateway6=gw6))
         for fam, attr, hkey in ((4, "gateway4", "gateway"), (6, "gateway6", "gateway6")):
             carriers = [b for b in out if getattr(b, attr) is not None]
             if len(carriers) > 1:
@@ -614,10 +615,9 @@ class HostResolver:
                 elif any(gw == a.ip for a in b.addresses):
                     self.err(path, f"gateway {gw} is the host's own address")
         # Host DNS goes on the bridge that carries the default route.
-        dns = self.dns()
         if dns:
             target = next((b.name for b in out if b.gateway4 or b.gateway6), mgmt)
-            out = [_replace(b, dns=dns) if b.name == target and not b.dns else b for b in out]
+            out = [replace(b, dns=dns) if b.name == target and not b.dns else b for b in out]
         return out
 
     def dns(self) -> Dns:
@@ -721,18 +721,10 @@ class HostResolver:
         )
 
 
-def _replace(obj: T, **changes: object) -> T:
-    import dataclasses
-
-    return dataclasses.replace(obj, **changes)  # type: ignore[type-var]
-
-
 def _duplicates(items: Iterable[tuple[str, Path]], what: str, check: Checker) -> None:
     first: dict[str, Path] = {}
     for value, path in items:
         if value in first:
-            from cloudbr.inventory.source import format_path
-
             check.error(path, f"duplicate {what} {value} (also at {format_path(first[value])})")
         else:
             first[value] = path
@@ -752,12 +744,10 @@ def cross_host_checks(
     _duplicates(
         ((h.hostname, ("hosts", i, "hostname")) for i, h in enumerate(inv.hosts)), "hostname", check
     )
+    # Hosts whose short names clash were reported above; their FQDNs would only repeat it.
+    short = Counter(h.hostname for h in hosts)
     _duplicates(
-        (
-            (h.fqdn, ("hosts", i, "hostname"))
-            for i, h in enumerate(hosts)
-            if sum(1 for x in hosts if x.hostname == h.hostname) == 1
-        ),
+        ((h.fqdn, ("hosts", i, "hostname")) for i, h in enumerate(hosts) if short[h.hostname] == 1),
         "FQDN",
         check,
     )
