@@ -22,4 +22,12 @@ export DEBIAN_FRONTEND=noninteractive
 exec 9>/tmp/cloudbr-apt.lock
 flock 9
 "${sudo_cmd[@]}" apt-get update -qq
+# Test tools only: no package may start a daemon (nginx would take port 80 on the host;
+# tests run their own instances). policy-rc.d 101 = "action forbidden", for the install only.
+policy=/usr/sbin/policy-rc.d
+if [[ ! -e $policy ]]; then
+    trap '"${sudo_cmd[@]}" rm -f "$policy"' EXIT
+    printf '#!/bin/sh\nexit 101\n' | "${sudo_cmd[@]}" tee "$policy" >/dev/null
+    "${sudo_cmd[@]}" chmod 755 "$policy"
+fi
 "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -14,7 +14,7 @@ from cloudbr import __version__
 from cloudbr.files import FileMap
 from cloudbr.inventory import InventoryError, json_schema, load_inventory
 from cloudbr.model import SUPPORTED_DISTROS, Backend, Host, Inventory
-from cloudbr.pipeline import render_host
+from cloudbr.pipeline import render_host, site_trees
 from cloudbr.templates import image_root
 from cloudbr.writer import write_tree
 
@@ -98,6 +98,9 @@ def _render(inv: Inventory, out: Path, names: list[str], quiet: bool) -> int:
             rootfs = len(files) - len(extra)
             summary.append(f"{out / h.hostname}: {rootfs} rootfs files, {', '.join(extra)}")
             yield h.hostname, files
+        for name, site_files in site_trees(inv):
+            summary.append(f"{out / name}: {len(site_files)} files")
+            yield name, site_files
 
     write_tree(out, rendered())
     if not quiet:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 
 from cloudbr import render
-from cloudbr.carriers import carriers_for
+from cloudbr.carriers import carriers_for, pxe, pxe_servers
 from cloudbr.files import File, FileMap, merge
-from cloudbr.model import Host
+from cloudbr.model import Host, Inventory
 
 ROOTFS = "rootfs"
 
@@ -42,3 +43,10 @@ def render_host(host: Host) -> FileMap:
     out = merge(out, artifacts)
     out["manifest.json"] = manifest(host, tree, artifacts)
     return out
+
+
+def site_trees(inv: Inventory) -> Iterator[tuple[str, FileMap]]:
+    """Site-level trees beside the hosts' (OUT/pxe/ when the inventory has site.pxe)."""
+    files = pxe_servers.render_site(inv)
+    if files:
+        yield pxe.DIR, files

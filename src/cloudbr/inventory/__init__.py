@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from cloudbr.inventory.pxe import resolve_pxe
 from cloudbr.inventory.resolve import resolve
 from cloudbr.inventory.schema import InventoryIn
 from cloudbr.inventory.source import InventoryError, Problem, Source, load
@@ -96,10 +97,11 @@ def parse_inventory(text: str, filename: str) -> Inventory:
     except ValidationError as exc:
         raise InventoryError(lines + _schema_problems(src, exc)) from None
     hosts, problems = resolve(doc)
-    lines += list(dict.fromkeys(src.format(p) for p in problems))
+    pxe, pxe_problems = resolve_pxe(doc.site.pxe, doc.hosts, hosts)
+    lines += list(dict.fromkeys(src.format(p) for p in problems + pxe_problems))
     if lines:
         raise InventoryError(lines)
-    return Inventory(source=filename, hosts=tuple(hosts))
+    return Inventory(source=filename, hosts=tuple(hosts), pxe=pxe)
 
 
 def load_inventory(path: str | FsPath) -> Inventory:

@@ -18,6 +18,7 @@ from pydantic import (
     Field,
 )
 
+from cloudbr.inventory.pxe import PxeIn
 from cloudbr.model import (
     IFNAMSIZ,
     NAME_PATTERN,
@@ -292,6 +293,8 @@ class SettingsIn(Strict):
 
 class SiteIn(SettingsIn):
     """Site-wide defaults."""
+
+    pxe: PxeIn | None = Field(default=None, description="PXE installs: the boot server")
 
 
 class HostIn(SettingsIn):

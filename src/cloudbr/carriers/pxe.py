@@ -1,0 +1,226 @@
+"""PXE: the boot entry of each host, keyed by its install NIC's MAC, for iPXE, GRUB (UEFI) and
+pxelinux (BIOS), plus the site's dnsmasq and nginx configuration (`pxe_servers`).
+
+Every entry boots the host's own installer with the host's own document and the boot-line
+parameters its installer needs before it can read that document:
+- EL (anaconda): `inst.ks=URL` and a static `ip=` for the install NIC (dracut brings the
+  network up before it fetches the kickstart).
+- debian-installer: `auto=true priority=critical url=URL` plus the netcfg answers, because
+  network preseeding reads the file only after netcfg has configured the network.
+- Ubuntu 20.04+ (reserved): `autoinstall ds=nocloud-net;s=URL/` with the documents of
+  OUT/<host>/seed/ served as URL/user-data and URL/meta-data (see `DOCUMENTS`).
+
+Document URLs are `HTTP_URL/[TOKEN/]HOST/NAME`; TOKEN is an HMAC of the host name under the
+site's `path_secret`, so the URLs are unguessable yet the same on every render.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from cloudbr.carriers import kickstart, preseed
+from cloudbr.files import HEADER, File, FileMap
+from cloudbr.model import Distro, Family, Host, Inventory, PxeHost, PxeSite
+
+NAME = "pxe"
+DIR = "pxe"  # OUT/pxe/: site-level, beside the OUT/<host>/ trees
+CHAIN_SCRIPT = "boot.ipxe"
+IPXE_DIR = "ipxe"
+GRUB_DIR = "grub"
+PXELINUX_DIR = "pxelinux.cfg"
+BOOT_PREFIX = "boot"  # HTTP_URL/boot/<path>: the installer files of tftp_root, over HTTP
+# What a boot-line parameter may contain: no loader syntax (quotes, ';', '$', '#', spaces).
+_SAFE_PARAM = re.compile(r"^[A-Za-z0-9_.,:/=+@%-]+$")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One host's boot entry: the installer to load and the command line to give it."""
+
+    host: PxeHost
+    fqdn: str
+    distro: Distro
+    kernel: str  # relative to tftp_root
+    initrd: str
+    params: tuple[str, ...]
+
+
+def mac_key(mac: str) -> str:
+    """52:54:00:ab:cd:ef -> 52-54-00-ab-cd-ef (iPXE's ${mac:hexhyp}, pxelinux, GRUB)."""
+    return mac.replace(":", "-")
+
+
+def token(site: PxeSite, hostname: str) -> str | None:
+    if site.path_secret is None:
+        return None
+    digest = hmac.new(site.path_secret, b"cloudbr-pxe\0" + hostname.encode(), hashlib.sha256)
+    return digest.hexdigest()[:32]
+
+
+def url_path(site: PxeSite, hostname: str) -> str:
+    """The host's documents' directory below HTTP_URL (no leading or trailing slash)."""
+    tok = token(site, hostname)
+    return f"{tok}/{hostname}" if tok else hostname
+
+
+def document_url(site: PxeSite, hostname: str, name: str) -> str:
+    return f"{site.http_url}/{url_path(site, hostname)}/{name}"
+
+
+def documents(host: Host) -> tuple[tuple[str, str], ...]:
+    """(URL name, path under OUT/<host>/) of every document nginx serves for the host."""
+    if host.distro.family is Family.RHEL:
+        return ((kickstart.OUTPUT, kickstart.OUTPUT),)
+    return ((preseed.PRESEED, preseed.PRESEED),)
+
+
+def boot_parameters(host: Host) -> list[str]:
+    """debian-installer's static install network, as boot-line answers (netcfg runs before
+    the preseed file is fetched). Temporary: replaced by preseed.boot_parameters on merge."""
+    nic = host.nic(preseed.install_nic(host) or "")
+    address = host.primary_bridge.ipv4[0]
+    gateway = host.primary_bridge.gateway4
+    params = [f"netcfg/choose_interface={nic.name}", "netcfg/disable_autoconfig=true"]
+    vlan = host.primary_bridge.vlan
+    if vlan is not None:
+        params += ["netcfg/use_vlan=true", f"netcfg/vlan_id={vlan.id}"]
+    params += [f"netcfg/get_ipaddress={address.ip}", f"netcfg/get_netmask={address.netmask}"]
+    if gateway is not None:
+        params.append(f"netcfg/get_gateway={gateway}")
+    else:
+        params += ["netcfg/get_gateway=none", "netcfg/no_default_route=true"]
+    if host.dns.servers:
+        params.append(f"netcfg/get_nameservers={host.dns.servers[0]}")
+    params += ["netcfg/confirm_static=true", f"hostname={host.hostname}"]
+    if host.domain:
+        params.append(f"domain={host.domain}")
+    return params
+
+
+def _debian_params(site: PxeSite, host: Host) -> list[str]:
+    url = document_url(site, host.hostname, preseed.PRESEED)
+    return ["auto=true", "priority=critical", f"url={url}", *boot_parameters(host)]
+
+
+def _el_params(site: PxeSite, host: Host) -> list[str]:
+    pxe_host = _pxe_host(site, host)
+    address = pxe_host.address
+    bridge = host.primary_bridge
+    device = pxe_host.nic
+    params = [f"inst.ks={document_url(site, host.hostname, kickstart.OUTPUT)}"]
+    if bridge.vlan is not None:
+        device = f"{pxe_host.nic}.{bridge.vlan.id}"
+        params.append(f"vlan={device}:{pxe_host.nic}")
+    gateway = bridge.gateway4 or ""
+    # dracut: ip=<client>:<peer>:<gateway>:<netmask>:<hostname>:<interface>:none
+    params.append(f"ip={address.ip}::{gateway}:{address.netmask}:{host.fqdn}:{device}:none")
+    params += [f"nameserver={s}" for s in host.dns.servers if s.version == 4]
+    return params
+
+
+ParamBuilder = Callable[[PxeSite, Host], list[str]]
+# Ubuntu 20.04+ slot in here: ["autoinstall", "ds=nocloud-net;s=" + URL-of-the-host's-dir + "/"]
+# (';' must then be escaped for GRUB), with DOCUMENTS serving seed/user-data and meta-data.
+PARAMS: dict[Family, ParamBuilder] = {Family.RHEL: _el_params, Family.DEBIAN: _debian_params}
+
+
+def _pxe_host(site: PxeSite, host: Host) -> PxeHost:
+    return next(p for p in site.hosts if p.hostname == host.hostname)
+
+
+def entry(site: PxeSite, host: Host) -> Entry:
+    params = PARAMS[host.distro.family](site, host)
+    if host.legacy_nic_names:
+        params += ["net.ifnames=0", "biosdevname=0"]
+    if site.console:
+        params += ["console=tty0", f"console={site.console}"]
+    for p in params:
+        if not _SAFE_PARAM.match(p):  # the model is validated; this guards the loaders' syntax
+            raise ValueError(f"{host.hostname}: unsafe boot parameter {p!r}")
+    files = site.installer(host.distro)
+    return Entry(
+        _pxe_host(site, host), host.fqdn, host.distro, files.kernel, files.initrd, tuple(params)
+    )
+
+
+def _comment(e: Entry) -> str:
+    return f"# {e.fqdn} ({e.distro.value}): install NIC {e.host.nic} {e.host.mac}\n"
+
+
+def ipxe_script(site: PxeSite, e: Entry) -> str:
+    initrd_name = e.initrd.rsplit("/", 1)[-1]
+    base = f"{site.http_url}/{BOOT_PREFIX}"
+    # initrd=<name>: the EFI stub finds the initrd iPXE registered under that name.
+    return (
+        "#!ipxe\n"
+        + HEADER
+        + _comment(e)
+        + f"echo cloudbr: installing {e.fqdn} ({e.distro.value})\n"
+        + f"kernel {base}/{e.kernel} initrd={initrd_name} {' '.join(e.params)}\n"
+        + f"initrd {base}/{e.initrd}\n"
+        + "boot\n"
+    )
+
+
+def chain_script(site: PxeSite) -> str:
+    """What dnsmasq hands to iPXE: fetch the script of the MAC that booted, or give up."""
+    return (
+        "#!ipxe\n"
+        + HEADER
+        + "# Each host has ipxe/<MAC with hyphens>.ipxe (cloudbr README: PXE installs).\n"
+        + f"chain --autofree {site.http_url}/{DIR}/{IPXE_DIR}/${{netX/mac:hexhyp}}.ipxe"
+        + " || goto unknown\n"
+        + ":unknown\n"
+        + "echo cloudbr: no PXE entry for ${netX/mac}; booting the next device\n"
+        + "exit 1\n"
+    )
+
+
+def grub_cfg(e: Entry) -> str:
+    return (
+        HEADER
+        + _comment(e)
+        + "set default=0\nset timeout=5\n"
+        + f"menuentry 'cloudbr: install {e.fqdn} ({e.distro.value})' {{\n"
+        + f"    linux /{e.kernel} {' '.join(e.params)}\n"
+        + f"    initrd /{e.initrd}\n"
+        + "}\n"
+    )
+
+
+def pxelinux_cfg(e: Entry) -> str:
+    # Paths relative to pxelinux.0's directory, which is the TFTP root.
+    return (
+        HEADER
+        + _comment(e)
+        + "DEFAULT cloudbr-install\nPROMPT 0\nTIMEOUT 50\n"
+        + "LABEL cloudbr-install\n"
+        + f"    MENU LABEL cloudbr: install {e.fqdn} ({e.distro.value})\n"
+        + f"    KERNEL {e.kernel}\n"
+        + f"    INITRD {e.initrd}\n"
+        + f"    APPEND {' '.join(e.params)}\n"
+    )
+
+
+def entries(inv: Inventory) -> list[tuple[Entry, Host]]:
+    site = inv.pxe
+    assert site is not None
+    out = []
+    for p in site.hosts:
+        host = inv.host(p.hostname)
+        out.append((entry(site, host), host))
+    return out
+
+
+def boot_files(site: PxeSite, pairs: list[tuple[Entry, Host]]) -> FileMap:
+    out: FileMap = {CHAIN_SCRIPT: File.text(chain_script(site), renderer=NAME)}
+    for e, _ in pairs:
+        key = mac_key(e.host.mac)
+        out[f"{IPXE_DIR}/{key}.ipxe"] = File.text(ipxe_script(site, e), renderer=NAME)
+        out[f"{GRUB_DIR}/grub.cfg-01-{key}"] = File.text(grub_cfg(e), renderer=NAME)
+        out[f"{PXELINUX_DIR}/01-{key}"] = File.text(pxelinux_cfg(e), renderer=NAME)
+    return out
