@@ -6,12 +6,14 @@ import argparse
 import signal
 import sys
 import time
+from typing import Any
 
 from .cases import harness_scenarios
 from .cloudbr_cases import cloudbr_scenarios, e2e_out_dir
 from .dib_image import DibImage, ensure_images
 from .harness import GuestImage, ScenarioResult, run_scenario
 from .image import BaseImage
+from .pxe_case import pxe_scenarios
 
 
 def _fmt(value: float | None, digits: int = 1) -> str:
@@ -55,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     patterns = args.patterns or [""]
     # cloudbr's own output for tests/e2e/inventory.yaml is what `make e2e` proves.
-    candidates = cloudbr_scenarios(e2e_out_dir())
+    candidates: list[Any] = [*cloudbr_scenarios(e2e_out_dir()), *pxe_scenarios()]
     if args.harness:
         candidates += harness_scenarios()
     scenarios = [s for s in candidates if any(p in s.name for p in patterns)]
@@ -77,7 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for scenario in scenarios:
         t1 = time.monotonic()
-        res = run_scenario(scenario, image)
+        # A scenario with its own run() (the PXE case) boots its own guest and servers.
+        run = getattr(scenario, "run", None)
+        res = run() if run is not None else run_scenario(scenario, image)
         results.append(res)
         verdict = "PASS" if res.ok else "FAIL"
         print(f"e2e: {scenario.name}: {verdict} in {time.monotonic() - t1:.0f}s ({res.workdir})")
