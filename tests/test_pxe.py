@@ -107,8 +107,8 @@ def test_debian_entry_preseeds_the_network_on_the_boot_line(tmp_path: Path) -> N
         "netcfg/get_netmask=255.255.255.0",
         "netcfg/get_gateway=10.1.0.1",
         "netcfg/get_nameservers=10.1.0.5",
-        "hostname=deb1",
-        "domain=lab.test",
+        "netcfg/get_hostname=deb1",
+        "netcfg/get_domain=lab.test",
     ):
         assert want in params
     (url,) = [p.removeprefix("url=") for p in params if p.startswith("url=")]
@@ -345,3 +345,17 @@ def test_lab_example_renders_a_pxe_tree(tmp_path: Path) -> None:
     assert main(["render", str(EXAMPLES / "lab.yaml"), "-o", str(out), "-q"]) == 0
     assert dnsmasq_test(out / "pxe/dnsmasq.conf").returncode == 0
     assert len(list((out / "pxe/ipxe").glob("*.ipxe"))) == 3
+
+
+def test_quoted_values_survive_each_loader(tmp_path: Path) -> None:
+    """d-i wants `netcfg/get_nameservers="a b"` (the kernel drops the quotes). pxelinux and
+    iPXE pass the line on as written; GRUB's parser would drop the quotes and split the
+    word, so GRUB gets it single-quoted."""
+    text = inventory({}).replace(
+        "servers:\n    - 10.1.0.5", "servers:\n    - 10.1.0.5\n    - 10.1.0.6"
+    )
+    out = render(tmp_path, text)
+    word = 'netcfg/get_nameservers="10.1.0.5 10.1.0.6"'
+    assert f" {word} " in (out / "pxe/ipxe/52-54-00-00-00-21.ipxe").read_text()
+    assert f" {word} " in (out / "pxe/pxelinux.cfg/01-52-54-00-00-00-21").read_text()
+    assert f" '{word}' " in (out / "pxe/grub/grub.cfg-01-52-54-00-00-00-21").read_text()

@@ -33,8 +33,9 @@ IPXE_DIR = "ipxe"
 GRUB_DIR = "grub"
 PXELINUX_DIR = "pxelinux.cfg"
 BOOT_PREFIX = "boot"  # HTTP_URL/boot/<path>: the installer files of tftp_root, over HTTP
-# What a boot-line parameter may contain: no loader syntax (quotes, ';', '$', '#', spaces).
-_SAFE_PARAM = re.compile(r"^[A-Za-z0-9_.,:/=+@%-]+$")
+# What a boot-line parameter may contain: no loader syntax (';', '$', '#', '{', quotes), except
+# a double-quoted value with spaces (`question="a b"`, which the kernel unquotes).
+_SAFE_PARAM = re.compile(r'^[A-Za-z0-9_.,:/=+@%-]+$|^[A-Za-z0-9_./-]+="[A-Za-z0-9_.,:/=+@% -]*"$')
 
 
 @dataclass(frozen=True)
@@ -78,32 +79,9 @@ def documents(host: Host) -> tuple[tuple[str, str], ...]:
     return ((preseed.PRESEED, preseed.PRESEED),)
 
 
-def boot_parameters(host: Host) -> list[str]:
-    """debian-installer's static install network, as boot-line answers (netcfg runs before
-    the preseed file is fetched). Temporary: replaced by preseed.boot_parameters on merge."""
-    nic = host.nic(preseed.install_nic(host) or "")
-    address = host.primary_bridge.ipv4[0]
-    gateway = host.primary_bridge.gateway4
-    params = [f"netcfg/choose_interface={nic.name}", "netcfg/disable_autoconfig=true"]
-    vlan = host.primary_bridge.vlan
-    if vlan is not None:
-        params += ["netcfg/use_vlan=true", f"netcfg/vlan_id={vlan.id}"]
-    params += [f"netcfg/get_ipaddress={address.ip}", f"netcfg/get_netmask={address.netmask}"]
-    if gateway is not None:
-        params.append(f"netcfg/get_gateway={gateway}")
-    else:
-        params += ["netcfg/get_gateway=none", "netcfg/no_default_route=true"]
-    if host.dns.servers:
-        params.append(f"netcfg/get_nameservers={host.dns.servers[0]}")
-    params += ["netcfg/confirm_static=true", f"hostname={host.hostname}"]
-    if host.domain:
-        params.append(f"domain={host.domain}")
-    return params
-
-
 def _debian_params(site: PxeSite, host: Host) -> list[str]:
     url = document_url(site, host.hostname, preseed.PRESEED)
-    return ["auto=true", "priority=critical", f"url={url}", *boot_parameters(host)]
+    return ["auto=true", "priority=critical", f"url={url}", *preseed.boot_parameters(host)]
 
 
 def _el_params(site: PxeSite, host: Host) -> list[str]:
@@ -180,13 +158,18 @@ def chain_script(site: PxeSite) -> str:
     )
 
 
+def _grub_word(param: str) -> str:
+    """GRUB's parser removes double quotes and splits at spaces: single-quote such words."""
+    return f"'{param}'" if '"' in param or " " in param else param
+
+
 def grub_cfg(e: Entry) -> str:
     return (
         HEADER
         + _comment(e)
         + "set default=0\nset timeout=5\n"
         + f"menuentry 'cloudbr: install {e.fqdn} ({e.distro.value})' {{\n"
-        + f"    linux /{e.kernel} {' '.join(e.params)}\n"
+        + f"    linux /{e.kernel} {' '.join(_grub_word(p) for p in e.params)}\n"
         + f"    initrd /{e.initrd}\n"
         + "}\n"
     )

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from cloudbr.carriers.preseed import install_nic
 from cloudbr.inventory.source import Path, Problem
 from cloudbr.model import (
     Distro,
@@ -172,17 +173,6 @@ class PxeIn(_Strict):
     )
 
 
-def _install_nic(host: Host) -> str | None:
-    """The NIC the installer runs on: the management bridge's uplink, or its bond's primary
-    (the same choice as the kickstart and preseed install network)."""
-    bridge = host.primary_bridge
-    device = bridge.vlan.device if bridge.vlan else bridge.uplink
-    if device is None:
-        return None
-    bond = next((b for b in host.bonds if b.name == device), None)
-    return (bond.primary or bond.members[0]) if bond else device
-
-
 class _PxeResolver:
     def __init__(self, pxe: PxeIn, hosts_in: list[Any], hosts: list[Host]) -> None:
         self.pxe = pxe
@@ -210,7 +200,7 @@ class _PxeResolver:
         host, path = self.hosts[index], ("hosts", index)
         prefix = f"host {host.hostname} PXE-installs (site.pxe)"
         try:
-            nic = _install_nic(host)
+            nic = install_nic(host)
         except KeyError:
             return None  # no management bridge: reported by the host's resolver
         mac = next((n.mac for n in host.nics if n.name == nic), None)
