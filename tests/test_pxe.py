@@ -335,7 +335,9 @@ def test_documents_reach_their_own_host_only(served: tuple[Path, int]) -> None:
     assert get(port, path, "127.0.0.21", "POST")[0] == 403  # read-only
     # Public: the boot scripts; never listed, never the other files of OUT.
     assert get(port, "/cloudbr/pxe/ipxe/52-54-00-00-00-21.ipxe", "127.0.0.1")[0] == 200
-    for other in ("/cloudbr/pxe/", "/cloudbr/deb1/", "/cloudbr/pxe/dnsmasq.conf", "/"):
+    others = ("/cloudbr/pxe/", "/cloudbr/pxe/ipxe/", "/cloudbr/pxe/ipxe/52-54-00-00-00-99.ipxe")
+    others += ("/cloudbr/deb1/", "/cloudbr/pxe/dnsmasq.conf", "/cloudbr/boot/", "/")
+    for other in others:
         assert get(port, other, "127.0.0.21")[0] == 404, other
     assert get(port, "/cloudbr/deb1/seed/user-data", "127.0.0.21")[0] == 404
 

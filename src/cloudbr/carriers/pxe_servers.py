@@ -142,8 +142,9 @@ def nginx_conf(site: PxeSite, pairs: Pairs) -> str:
         "    default_type text/plain;",
     ]
     lines += _location("=", f"{prefix}/{pxe.DIR}/{pxe.CHAIN_SCRIPT}", f"{root}/{pxe.DIR}/boot.ipxe")
-    ipxe_dir = f"{pxe.DIR}/{pxe.IPXE_DIR}/"
-    lines += _location("^~", f"{prefix}/{ipxe_dir}", f"{root}/{ipxe_dir}")
+    for e, _ in pairs:
+        script = f"{pxe.DIR}/{pxe.IPXE_DIR}/{pxe.mac_key(e.host.mac)}.ipxe"
+        lines += _location("=", f"{prefix}/{script}", f"{root}/{script}")
     tftp = site.tftp_root.rstrip("/")
     served = sorted({p for e, _ in pairs for p in (e.kernel, e.initrd)})
     for path in served:
