@@ -73,7 +73,8 @@ def document_url(site: PxeSite, hostname: str, name: str) -> str:
 
 
 def documents(host: Host) -> tuple[tuple[str, str], ...]:
-    """(URL name, path under OUT/<host>/) of every document nginx serves for the host."""
+    """(URL name, path under OUT/<host>/) of every document nginx serves for the host.
+    Ubuntu 20.04+ would serve (user-data, seed/user-data) and (meta-data, seed/meta-data)."""
     if host.distro.family is Family.RHEL:
         return ((kickstart.OUTPUT, kickstart.OUTPUT),)
     return ((preseed.PRESEED, preseed.PRESEED),)
@@ -101,9 +102,14 @@ def _el_params(site: PxeSite, host: Host) -> list[str]:
 
 
 ParamBuilder = Callable[[PxeSite, Host], list[str]]
-# Ubuntu 20.04+ slot in here: ["autoinstall", "ds=nocloud-net;s=" + URL-of-the-host's-dir + "/"]
-# (';' must then be escaped for GRUB), with DOCUMENTS serving seed/user-data and meta-data.
-PARAMS: dict[Family, ParamBuilder] = {Family.RHEL: _el_params, Family.DEBIAN: _debian_params}
+# Per distro, so Ubuntu 20.04+ slot in with a builder of their own: ["autoinstall",
+# "ds=nocloud-net;s=" + the host's document directory URL + "/"] (';' then needs escaping for
+# GRUB and _SAFE_PARAM), with `documents` serving seed/user-data and seed/meta-data.
+PARAMS: dict[Distro, ParamBuilder] = {
+    Distro.CENTOS7: _el_params,
+    Distro.UBUNTU1804: _debian_params,
+    Distro.DEBIAN12: _debian_params,
+}
 
 
 def _pxe_host(site: PxeSite, host: Host) -> PxeHost:
@@ -111,7 +117,7 @@ def _pxe_host(site: PxeSite, host: Host) -> PxeHost:
 
 
 def entry(site: PxeSite, host: Host) -> Entry:
-    params = PARAMS[host.distro.family](site, host)
+    params = PARAMS[host.distro](site, host)
     if host.legacy_nic_names:
         params += ["net.ifnames=0", "biosdevname=0"]
     if site.console:
