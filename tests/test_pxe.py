@@ -1,7 +1,7 @@
 """OUT/pxe/: boot entries per MAC, and dnsmasq and nginx configurations their daemons accept.
 
-Consumers: `dnsmasq --test -C` (dnsmasq-base 2.90) and `nginx -t` (nginx 1.22), then a real
-nginx on loopback that must serve each document to its host's install address only. The
+Consumers: `dnsmasq --test -C` (dnsmasq-base 2.90), `nginx -t` (nginx 1.22) and
+`grub-script-check` (GRUB 2.06, the UEFI entries), then a real nginx on loopback that must serve each document to its host's install address only. The
 booted proof (iPXE -> debian-installer fetching its preseed) is the e2e case cloudbr-pxe-d12.
 """
 
@@ -361,3 +361,28 @@ def test_quoted_values_survive_each_loader(tmp_path: Path) -> None:
     assert f" {word} " in (out / "pxe/ipxe/52-54-00-00-00-21.ipxe").read_text()
     assert f" {word} " in (out / "pxe/pxelinux.cfg/01-52-54-00-00-00-21").read_text()
     assert f" '{word}' " in (out / "pxe/grub/grub.cfg-01-52-54-00-00-00-21").read_text()
+
+
+def test_grub_accepts_its_entries(tmp_path: Path) -> None:
+    if not shutil.which("grub-script-check"):
+        pytest.fail("grub-script-check missing: run `make test`, which installs grub-common")
+    text = inventory({}).replace(
+        "servers:\n    - 10.1.0.5", "servers:\n    - 10.1.0.5\n    - 10.1.0.6"
+    )
+    entries = sorted((render(tmp_path, text) / "pxe/grub").glob("grub.cfg-01-*"))
+    assert len(entries) == 2
+    for entry in entries:
+        res = subprocess.run(
+            ["grub-script-check", str(entry)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        assert res.returncode == 0, res.stdout + res.stderr
+    broken = tmp_path / "broken.cfg"
+    broken.write_text(entries[0].read_text().replace("}\n", ""))  # unclosed menuentry
+    res = subprocess.run(
+        ["grub-script-check", str(broken)], capture_output=True, timeout=30, check=False
+    )
+    assert res.returncode != 0
