@@ -50,7 +50,7 @@ GUESTS = (
 )
 
 
-def inventory(workdir: Path) -> dict[str, Any]:
+def inventory(workdir: Path, proxy: bool = False) -> dict[str, Any]:
     """The two guests' hosts, PXE-installing from a boot server on 192.168.100.2."""
     return {
         "site": {
@@ -62,7 +62,7 @@ def inventory(workdir: Path) -> dict[str, Any]:
                 "http_url": HTTP_URL,
                 "document_root": str(workdir / "out"),
                 "tftp_root": str(workdir / "tftp"),
-                "dhcp": {"mode": "dhcp"},
+                "dhcp": {"mode": "proxy" if proxy else "dhcp"},
                 "console": "ttyS0,115200",
                 "path_secret": "e2e-only-secret-0123456789abcdefghijkl",
             },
@@ -130,12 +130,15 @@ def _nginx_wrapper(workdir: Path, server_block: Path) -> Path:
 class PxeScenario:
     name: str = "cloudbr-pxe"
     hosts: list[Any] = field(default_factory=list)  # no harness guests: this case boots its own
+    # proxy: the generated proxy-DHCP dnsmasq beside a plain DHCP server (in a second
+    # namespace) that hands out the addresses; only the quick stand-in guest boots.
+    proxy: bool = False
 
     def run(self) -> ScenarioResult:
         base = Path(os.environ.get("CLOUDBR_E2E_WORKDIR", tempfile.gettempdir())) / "cloudbr-e2e"
         base.mkdir(parents=True, exist_ok=True)
         workdir = Path(tempfile.mkdtemp(prefix=f"{self.name}-", dir=base))
-        run = _Run(workdir)
+        run = _Run(workdir, self.proxy)
         try:
             run.execute()
         except (OSError, subprocess.SubprocessError, RuntimeError) as exc:
@@ -144,7 +147,7 @@ class PxeScenario:
             name=self.name,
             ok=run.error is None and all(c["ok"] for c in run.checks.items),
             networked_s=run.times.get("dhcp"),
-            result_s=run.times.get("document"),
+            result_s=run.times.get("document", run.times.get("stand-in")),
             outage_ms=None,
             results={"pxe": [{"ok": run.error is None, "checks": run.checks.items}]},
             workdir=workdir,
@@ -155,13 +158,17 @@ class PxeScenario:
 
 
 class _Run:
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, proxy: bool) -> None:
         self.workdir = workdir
+        self.proxy = proxy
+        self.guests = GUESTS[1:] if proxy else GUESTS
         self.checks = Checks()
         self.times: dict[str, float] = {}
         self.error: str | None = None
         self.out = workdir / "out"
         self.dnsmasq_log = workdir / "dnsmasq.log"
+        # Who hands out the addresses: our dnsmasq, or (proxy mode) the plain DHCP server.
+        self.lease_log = workdir / "dhcp-server.log" if proxy else self.dnsmasq_log
         self.access_log = workdir / "nginx" / "logs" / "access.log"
 
     def serial(self, g: PxeGuest) -> Path:
@@ -169,7 +176,7 @@ class _Run:
 
     def prepare(self) -> None:
         inv_path = self.workdir / "inventory.yaml"
-        inv_path.write_text(yaml.safe_dump(inventory(self.workdir), sort_keys=False))
+        inv_path.write_text(yaml.safe_dump(inventory(self.workdir, self.proxy), sort_keys=False))
         if cloudbr_main(["render", str(inv_path), "-o", str(self.out), "-q"]) != 0:
             raise RuntimeError("cloudbr render failed")
         site = load_inventory(inv_path).pxe
@@ -198,9 +205,32 @@ class _Run:
             _run("ip", "-n", ns, "link", "set", "tap0", "up")
             _run("ip", "-n", ns, "link", "set", "lo", "up")
             self._servers(stack, ns)
-            qemus = {g.host: self._guest(stack, switch, g, n) for n, g in enumerate(GUESTS, 2)}
+            if self.proxy:
+                self._dhcp_server(stack, switch)
+            guests = enumerate(self.guests, 2)
+            qemus = {g.host: self._guest(stack, switch, g, n) for n, g in guests}
             self.times = self._watch(qemus, t0)
             verify(self, ns)
+
+    def _dhcp_server(self, stack: contextlib.ExitStack, switch: VdeSwitch) -> None:
+        """The network's own DHCP server (not cloudbr's): addresses only, no boot file."""
+        ns = stack.enter_context(netns(f"cbr-dhcp-{os.getpid()}"))
+        plug = ["vde_plug2tap", "-s", str(switch.dir), "-p", "9", "tap0"]
+        tap = procs.spawn(_in_ns(ns, *plug), log=self.workdir / "plug2tap-dhcp.log")
+        stack.callback(procs.stop, tap)
+        self._wait(lambda: _has_link(ns, "tap0"), 10, "tap0 in the DHCP namespace")
+        _run("ip", "-n", ns, "addr", "add", "192.168.100.1/24", "dev", "tap0")
+        _run("ip", "-n", ns, "link", "set", "tap0", "up")
+        argv = [
+            *("dnsmasq", "--keep-in-foreground", "--user=root", "--pid-file=", "--port=0"),
+            *("--listen-address=192.168.100.1", "--bind-dynamic", "--log-dhcp"),
+            "--dhcp-range=192.168.100.100,192.168.100.150,255.255.255.0",
+            f"--log-facility={self.lease_log}",
+            f"--dhcp-leasefile={self.workdir / 'leases-dhcp-server'}",
+        ]
+        dnsmasq = procs.spawn(_in_ns(ns, *argv), log=self.workdir / "dhcp-server.out")
+        stack.callback(procs.stop, dnsmasq)
+        self._wait(lambda: "started" in text(self.lease_log), 15, "the DHCP server to start")
 
     def _servers(self, stack: contextlib.ExitStack, ns: str) -> None:
         pxe = self.out / "pxe"
@@ -252,14 +282,15 @@ class _Run:
         times: dict[str, float] = {}
         deadline = time.monotonic() + TIMEOUT_S
         d12, c7 = GUESTS
-        while "document" not in times:
-            if qemus[d12.host].poll() is not None:
+        done = "stand-in" if self.proxy else "document"
+        while done not in times:
+            if not self.proxy and qemus[d12.host].poll() is not None:
                 tail = text(self.serial(d12))[-800:]
                 raise RuntimeError(f"{d12.host}: QEMU exited early; serial tail: {tail}")
             if time.monotonic() > deadline:
                 raise RuntimeError(f"no document fetch within {TIMEOUT_S:.0f}s ({times})")
             now = time.monotonic() - t0
-            if "dhcp" not in times and f"DHCPACK(tap0) {d12.address}" in text(self.dnsmasq_log):
+            if "dhcp" not in times and "DHCPACK(tap0)" in text(self.lease_log):
                 times["dhcp"] = now
             if "stand-in" not in times and "Kernel command line:" in text(self.serial(c7)):
                 times["stand-in"] = now
@@ -285,4 +316,4 @@ def _has_link(ns: str, name: str) -> bool:
 
 
 def pxe_scenarios() -> list[PxeScenario]:
-    return [PxeScenario()]
+    return [PxeScenario(), PxeScenario("cloudbr-pxe-proxy", proxy=True)]

@@ -46,7 +46,9 @@ class Run(Protocol):
     out: Path
     checks: Checks
     dnsmasq_log: Path
+    lease_log: Path
     access_log: Path
+    proxy: bool
 
     def serial(self, g: PxeGuest) -> Path: ...
 
@@ -91,16 +93,31 @@ def _param(cmdline: list[str], key: str) -> str:
 def _common(run: Run, g: PxeGuest) -> list[str]:
     """Per guest: its dhcp-host lease, its MAC's script over HTTP, the script on its console."""
     c = run.checks
-    acks = [ln for ln in text(run.dnsmasq_log).splitlines() if f"DHCPACK(tap0) {g.address}" in ln]
-    c.add(
-        f"{g.host}: dhcp-host gave its MAC its install address and name",
-        any(ln.endswith(f"DHCPACK(tap0) {g.address} {g.mac} {g.host}") for ln in acks),
-        acks,
-    )
+    if run.proxy:
+        acks = [ln for ln in text(run.lease_log).splitlines() if "DHCPACK(tap0)" in ln]
+        c.add(f"{g.host}: the network's DHCP server gave it an address", bool(acks), acks)
+        pxe = [ln for ln in text(run.dnsmasq_log).splitlines() if g.mac in ln]
+        chain = f"{g.mac} {HTTP_URL}/pxe/boot.ipxe"
+        c.add(
+            f"{g.host}: proxy-DHCP (pxe-service) sent its iPXE the chain script",
+            any(ln.endswith(chain) for ln in pxe),
+            pxe,
+        )
+    else:
+        acks = [
+            ln for ln in text(run.dnsmasq_log).splitlines() if f"DHCPACK(tap0) {g.address}" in ln
+        ]
+        c.add(
+            f"{g.host}: dhcp-host gave its MAC its install address and name",
+            any(ln.endswith(f"DHCPACK(tap0) {g.address} {g.mac} {g.host}") for ln in acks),
+            acks,
+        )
+    # iPXE's address: the dhcp-host one, or (proxy mode) what the network's server leased.
+    ipxe_addresses = (g.address, *leased(run))
     got = [
         r["path"]
         for r in requests(run.access_log)
-        if (r["addr"], r["status"]) == (g.address, "200")
+        if r["status"] == "200" and r["addr"] in ipxe_addresses
     ]
     script = f"/cloudbr/pxe/ipxe/{g.mac.replace(':', '-')}.ipxe"
     c.add(
@@ -175,9 +192,15 @@ def verify_el_standin(run: Run, ns: str, g: PxeGuest) -> None:
     )
 
 
+def leased(run: Run) -> list[str]:
+    """Addresses the network's DHCP server leased (proxy mode: iPXE's address)."""
+    return re.findall(r"DHCPACK\(tap0\) (\S+)", text(run.lease_log)) if run.proxy else []
+
+
 def verify(run: Run, ns: str) -> None:
     from .pxe_case import GUESTS
 
     d12, c7 = GUESTS
-    verify_debian(run, ns, d12)
+    if not run.proxy:
+        verify_debian(run, ns, d12)
     verify_el_standin(run, ns, c7)
