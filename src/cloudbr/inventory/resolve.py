@@ -28,6 +28,7 @@ from cloudbr.inventory.schema import (
     TrafficLabelsIn,
     VlanIn,
 )
+from cloudbr.inventory import rules
 from cloudbr.inventory.source import Path, Problem, format_path
 from cloudbr.model import (
     IFNAMSIZ,
@@ -203,6 +204,7 @@ class HostResolver:
             installer=self.installer(),
             reachability_target=target,
         )
+        self.host_rules(host)
         mgmt = next((b for b in all_bridges if b.name == traffic.management), None)
         if mgmt is not None and not mgmt.addresses:
             self.err(
@@ -211,6 +213,14 @@ class HostResolver:
                 "set 'address' (e.g. 192.168.100.20/24)",
             )
         return host
+
+    def host_rules(self, host: Host) -> None:
+        """Rules over the whole host: what a renderer or carrier could not write."""
+        rules.check_fqdn(host, (*self.ctx.host_path, "hostname"), self.err)
+        rules.check_unreachable_gateways(host, self._bridge_paths, self.err)
+        bond_paths = [(*self.topo_path, "bonds", i) for i in range(len(host.bonds))]
+        rules.check_ovs_bonds(host, bond_paths, self.err)
+        rules.check_mirror(host, self.ctx.setting_path("installer"), self.err)
 
     # --- NICs, bonds -------------------------------------------------------------------
 
@@ -380,7 +390,7 @@ class HostResolver:
     # --- bridges, VLANs --------------------------------------------------------------
 
     def port_name_ok(self, path: Path, port: str, what: str) -> None:
-        if not CLOUDSTACK_PORT.match(port):
+        if not CLOUDSTACK_PORT.fullmatch(port):
             self.err(
                 path,
                 f"{what} {port!r} has a name CloudStack's KVM agent does not recognise as a "
@@ -473,6 +483,10 @@ class HostResolver:
                 if device is None:
                     self.err(ppath, f"bridge {v.parent!r} has no uplink to carry VLAN {v.id}")
             elif kind in ("NIC", "bond"):
+                member = rules.vlan_on_bond_member(v.parent, list(self.topology.bonds))
+                if member:
+                    self.err(ppath, member)
+                    continue
                 device = v.parent
                 parent_bridge = next((b.name for b in bridges if b.uplink == device), None)
             else:
@@ -601,19 +615,9 @@ class HostResolver:
                     if b.name == mgmt and getattr(h, hkey)
                     else self._bridge_paths.get(b.name, self.ctx.host_path)
                 )
-                nets = [a.network for a in b.addresses if a.version == fam]
-                if not nets:
-                    self.err(
-                        path, f"gateway {gw} is set on {b.name!r}, which has no IPv{fam} address"
-                    )
-                elif not any(gw in n for n in nets):
-                    self.err(
-                        path,
-                        f"gateway {gw} is outside the subnet of {b.name!r} "
-                        f"({', '.join(str(n) for n in nets)})",
-                    )
-                elif any(gw == a.ip for a in b.addresses):
-                    self.err(path, f"gateway {gw} is the host's own address")
+                problem = rules.gateway_problem(gw, b, fam)
+                if problem:
+                    self.err(path, problem)
         # Host DNS goes on the bridge that carries the default route.
         if dns:
             target = next((b.name for b in out if b.gateway4 or b.gateway6), mgmt)
@@ -660,26 +664,28 @@ class HostResolver:
         mtu.update({b.name: b.mtu for b in bonds})
         mtu.update({v.name: v.mtu for v in vlans})
         mtu.update({b.name: b.mtu for b in bridges})
-        pairs: list[tuple[str, str, Path]] = []
+        # (child, parent, path, whether an unset parent MTU is Linux's default): a bond sets
+        # its members' MTU itself, a bridge or VLAN device cannot exceed its lower device's.
+        pairs: list[tuple[str, str, Path, bool]] = []
         for i, bond_in in enumerate(self.topology.bonds):
             bpath = (*self.topo_path, "bonds", i, "mtu")
-            pairs += [(bond_in.name, m, bpath) for m in bond_in.members]
+            pairs += [(bond_in.name, m, bpath, False) for m in bond_in.members]
         for b in bridges:
             bpath = (*self._bridge_paths.get(b.name, self.topo_path), "mtu")
             if b.vlan is not None:
-                pairs.append((b.vlan.name, b.vlan.device, bpath))
+                pairs.append((b.vlan.name, b.vlan.device, bpath, True))
                 if self.backend is Backend.OVS and b.vlan.parent_bridge:
-                    pairs.append((b.name, b.vlan.parent_bridge, bpath))
+                    pairs.append((b.name, b.vlan.parent_bridge, bpath, False))
             if b.uplink:
-                pairs.append((b.name, b.uplink, bpath))
+                pairs.append((b.name, b.uplink, bpath, True))
         reported: set[str] = set()
-        for child, parent, path in pairs:
-            c, p = mtu.get(child), mtu.get(parent)
-            if c is not None and p is not None and c > p and child not in reported:
+        for child, parent, path, default in pairs:
+            problem = rules.mtu_problem(
+                child, mtu.get(child), parent, mtu.get(parent), default=default
+            )
+            if problem and child not in reported:
                 reported.add(child)
-                self.err(
-                    path, f"MTU {c} of {child!r} is above the MTU {p} of its parent {parent!r}"
-                )
+                self.err(path, problem)
 
     def traffic_labels(
         self, labels: TrafficLabelsIn, bridges: list[Bridge], storage: str | None

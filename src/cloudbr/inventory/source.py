@@ -233,7 +233,9 @@ class _Walker:
             return self.mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             if node.tag != _SEQ:
-                self.problem(path, f"tag {_tag(node.tag)} is not supported (plain lists only)", node)
+                self.problem(
+                    path, f"tag {_tag(node.tag)} is not supported (plain lists only)", node
+                )
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
         assert isinstance(node, yaml.ScalarNode)
         return self.scalar(node, path)
@@ -291,7 +293,9 @@ class _Walker:
                 return node.value
             return _plain(node.value)
         if node.tag not in _SCALAR_TAGS:
-            self.problem(path, f"tag {_tag(node.tag)} is not supported (core YAML types only)", node)
+            self.problem(
+                path, f"tag {_tag(node.tag)} is not supported (core YAML types only)", node
+            )
             return node.value
         try:
             return _tagged(node.tag, node.value)
