@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
+from cloudbr.inventory import rules
 from cloudbr.inventory.schema import (
     CLOUDSTACK_PORT,
     AccessIn,
@@ -28,7 +29,6 @@ from cloudbr.inventory.schema import (
     TrafficLabelsIn,
     VlanIn,
 )
-from cloudbr.inventory import rules
 from cloudbr.inventory.source import Path, Problem, format_path
 from cloudbr.model import (
     IFNAMSIZ,

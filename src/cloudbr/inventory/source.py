@@ -109,7 +109,8 @@ class Source:
 
 
 def _mark(node: yaml.Node | yaml.Event) -> Mark:
-    return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
+    start = node.start_mark
+    return Mark(start.line + 1, start.column + 1) if start else Mark(1, 1)
 
 
 def _tag(tag: str) -> str:
@@ -149,9 +150,9 @@ class _StrictLoader(yaml.SafeLoader):
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
-            event = self.get_event()
+            event = self.get_event()  # type: ignore[no-untyped-call]
             return yaml.ScalarNode(_ALIAS, event.anchor, event.start_mark, event.end_mark)
-        event = self.peek_event()
+        event = self.peek_event()  # type: ignore[no-untyped-call]
         if self.depth >= MAX_DEPTH:
             raise _TooDeep(_mark(event))
         anchor = event.anchor
@@ -205,8 +206,13 @@ def _tagged(tag: str, value: str) -> Any:
     """A scalar with an explicit core tag (!!str, !!int, ...); ValueError if it does not fit."""
     if tag == _STR:
         return value
-    resolved = _plain(value)
-    kinds = {_INT: int, _FLOAT: (int, float), _BOOL: bool, _NULL: type(None)}
+    resolved: Any = _plain(value)
+    kinds: dict[str, type | tuple[type, ...]] = {
+        _INT: int,
+        _FLOAT: (int, float),
+        _BOOL: bool,
+        _NULL: type(None),
+    }
     if isinstance(resolved, kinds[tag]) and not (tag != _BOOL and isinstance(resolved, bool)):
         return float(resolved) if tag == _FLOAT else resolved
     raise ValueError(f"{value!r} is not a valid {_tag(tag)}")
@@ -265,9 +271,9 @@ class _Walker:
             self.problem(path, "merge keys (<<) are not supported: write the keys out", node)
             return None
         key = self.scalar(node, path)
-        if not isinstance(key, (str, int)) or isinstance(key, bool):
-            key = str(key)
-        return key
+        if isinstance(key, (str, int)) and not isinstance(key, bool):
+            return key
+        return str(key)
 
     def scalar(self, node: yaml.ScalarNode, path: Path) -> Any:
         if node.tag == _ALIAS:
