@@ -206,15 +206,14 @@ def _tagged(tag: str, value: str) -> Any:
     """A scalar with an explicit core tag (!!str, !!int, ...); ValueError if it does not fit."""
     if tag == _STR:
         return value
-    resolved: Any = _plain(value)
-    kinds: dict[str, type | tuple[type, ...]] = {
-        _INT: int,
-        _FLOAT: (int, float),
-        _BOOL: bool,
-        _NULL: type(None),
-    }
-    if isinstance(resolved, kinds[tag]) and not (tag != _BOOL and isinstance(resolved, bool)):
-        return float(resolved) if tag == _FLOAT else resolved
+    resolved = _plain(value)
+    number = isinstance(resolved, (int, float)) and not isinstance(resolved, bool)
+    if tag == _INT and number and isinstance(resolved, int):
+        return resolved
+    if tag == _FLOAT and number:
+        return float(resolved)
+    if (tag == _BOOL and isinstance(resolved, bool)) or (tag == _NULL and resolved is None):
+        return resolved
     raise ValueError(f"{value!r} is not a valid {_tag(tag)}")
 
 
