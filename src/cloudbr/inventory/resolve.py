@@ -526,6 +526,7 @@ class HostResolver:
                 self.err((*path, "bridge"), f"bridge {v.bridge!r} is defined twice")
                 continue
             bridge_names.add(v.bridge)
+            names[name] = ("VLAN device", npath)  # a second VLAN may not take the name
             self.failed_bridges.discard(v.bridge)
             if self.backend is Backend.LINUXBRIDGE:
                 self.port_name_ok(npath, name, "VLAN device")

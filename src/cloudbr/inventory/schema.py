@@ -126,9 +126,9 @@ def _interface(value: Any) -> str:
     if net.num_addresses > 2 and iface.ip in (net.network_address, net.broadcast_address):
         what = "network" if iface.ip == net.network_address else "broadcast"
         raise ValueError(f"{iface.ip} is the {what} address of {net}, not a host address")
-    for kind in ("loopback", "multicast", "unspecified"):
-        if getattr(iface.ip, f"is_{kind}"):
-            raise ValueError(f"{iface.ip} is a {kind} address, not a host address")
+    for kind in ("a loopback", "a multicast", "the unspecified"):
+        if getattr(iface.ip, f"is_{kind.split()[1]}"):
+            raise ValueError(f"{iface.ip} is {kind} address, not a host address")
     return str(iface)
 
 
@@ -181,9 +181,12 @@ IPAddr = Annotated[str, BeforeValidator(_address)]
 PasswordHash = Annotated[str, AfterValidator(_password_hash)]
 SshKey = Annotated[str, AfterValidator(_ssh_key)]
 Url = Annotated[str, AfterValidator(_url)]
-Mtu = Annotated[int, Field(ge=576, le=9216, description="MTU in bytes")]
-VlanId = Annotated[int, Field(ge=1, le=4094, description="802.1Q VLAN id")]
-Millis = Annotated[int, Field(ge=0, le=60000)]
+# strict: a number or boolean is what YAML wrote, never coerced ("100" or true is no VLAN id).
+Mtu = Annotated[int, Field(strict=True, ge=576, le=9216, description="MTU in bytes")]
+VlanId = Annotated[int, Field(strict=True, ge=1, le=4094, description="802.1Q VLAN id")]
+Millis = Annotated[int, Field(strict=True, ge=0, le=60000)]
+Miimon = Annotated[int, Field(strict=True, ge=0, le=10000)]
+Flag = Annotated[bool, Field(strict=True)]
 
 
 class Strict(BaseModel):
@@ -202,7 +205,7 @@ class BondDefaultsIn(Strict):
     """Bond settings applied to every bond that does not set them itself."""
 
     mode: BondMode = BondMode.ACTIVE_BACKUP
-    miimon: Annotated[int, Field(ge=0, le=10000)] = 100
+    miimon: Miimon = 100
     updelay: Millis = 0
     downdelay: Millis = 0
     lacp_rate: LacpRate | None = None
@@ -213,7 +216,7 @@ class BondIn(Strict):
     name: IfName
     members: Annotated[list[IfName], Field(min_length=1)]
     mode: BondMode | None = None
-    miimon: Annotated[int, Field(ge=0, le=10000)] | None = None
+    miimon: Miimon | None = None
     updelay: Millis | None = None
     downdelay: Millis | None = None
     primary: IfName | None = Field(
@@ -238,8 +241,8 @@ class BridgeIn(Strict):
     gateway6: IPAddr | None = Field(default=None, description="IPv6 default gateway")
     dns: DnsIn | None = None
     mtu: Mtu | None = None
-    stp: bool = False
-    forward_delay: Annotated[int, Field(ge=0, le=30)] = 0
+    stp: Flag = False
+    forward_delay: Annotated[int, Field(strict=True, ge=0, le=30)] = 0
 
 
 class VlanIn(Strict):
@@ -300,7 +303,7 @@ class InstallerIn(Strict):
     mirror: Url | None = Field(default=None, description="Distribution mirror for installs")
     ovs_repo: Url | None = Field(default=None, description="Extra repo with openvswitch (EL)")
     agent_repo: Url | None = Field(default=None, description="CloudStack agent package repo")
-    install_agent: bool = False
+    install_agent: Flag = False
     disk: Annotated[str, Field(pattern=r"^[a-z][a-z0-9]{1,15}$")] | None = None
     # Values on installer command lines: none may start with '-' (it would read as an option).
     timezone: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$")] = (
@@ -319,10 +322,10 @@ class SettingsIn(Strict):
     bond: BondDefaultsIn | None = None
     dns: DnsIn | None = None
     storage: StorageIn | None = None
-    ipv6: bool | None = None
+    ipv6: Flag | None = None
     traffic_labels: TrafficLabelsIn | None = None
     topology: TopologyIn | None = None
-    blacklist_bridge_module: bool | None = Field(
+    blacklist_bridge_module: Flag | None = Field(
         default=None,
         description="OVS: `install bridge /bin/false` (after the agent is installed)",
     )

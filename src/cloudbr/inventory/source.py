@@ -68,11 +68,16 @@ class InventoryError(Exception):
         self.lines = lines
 
 
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_.-]+")
+
+
 def format_path(path: Path) -> str:
     out = ""
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
+        elif not _PLAIN_KEY.fullmatch(part):
+            out += f"[{part!r}]"  # a hostile key cannot break the message's line
         else:
             out += f".{part}" if out else str(part)
     return out or "(document)"
@@ -269,10 +274,13 @@ class _Walker:
         if node.tag == _PLAIN and node.value == "<<":
             self.problem(path, "merge keys (<<) are not supported: write the keys out", node)
             return None
-        key = self.scalar(node, path)
-        if isinstance(key, (str, int)) and not isinstance(key, bool):
-            return key
-        return str(key)
+        key = self.scalar_value(node, path)
+        if not isinstance(key, (str, int)) or isinstance(key, bool):
+            key = str(key)
+        why = control_message(key) if isinstance(key, str) else None
+        if why:
+            self.problem((*path, key), why, node)
+        return key
 
     def scalar(self, node: yaml.ScalarNode, path: Path) -> Any:
         if node.tag == _ALIAS:
