@@ -147,7 +147,8 @@ def write_tree(
     out: Path, trees: Iterable[tuple[str, FileMap]], prune: set[str] | None = None
 ) -> list[str]:
     """Write OUT/<name>/<relpath> for every tree; replaces those names, keeps other entries
-    (or, with `prune`, removes host directories not named in it). Returns the pruned names.
+    (or, with `prune`, removes host directories neither named in it nor written now).
+    Returns the pruned names.
 
     Trees may come from a generator: each is written to the stage as soon as it is produced,
     so memory holds one host's files at a time, whatever the inventory's size.
@@ -167,7 +168,7 @@ def write_tree(
             _fsync_dir(stage)
             for name in names:
                 _swap_in(out, stage, name)
-            removed = _prune(out, prune) if prune is not None else []
+            removed = _prune(out, prune | set(names)) if prune is not None else []
             _fsync_dir(out)
             return removed
         finally:
