@@ -1,6 +1,7 @@
 """Hostile addresses, MACs and values aimed at the command lines and installer documents
 cloudbr writes (timezone, mirror, keys, ...), and the semantic rules of issue 11. Every case
-exits 1 with exactly its FILE:LINE:COL lines and writes nothing."""
+exits 1 with exactly its FILE:LINE:COL lines and writes
+nothing (the YAML and name cases live in tests/support/hostile_*.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.hostile import TWO_NICS, assert_refused, host, topo
+from cloudbr import cli
+from tests.support import hostile_names, hostile_yaml
+from tests.support.hostile import TWO_NICS, gateway, host, topo
 
 CASES: list[tuple[str, str, list[str]]] = [
     (
@@ -76,35 +79,35 @@ CASES: list[tuple[str, str, list[str]]] = [
     ),
     (
         "gateway-network-address",
-        host("").replace("gateway: 192.168.100.1", "gateway: 192.168.100.0"),
+        gateway("192.168.100.0"),
         [
             "inv.yaml:6:14: hosts[0].gateway: gateway 192.168.100.0 is the network address of 192.168.100.0/24, not a router's address",
         ],
     ),
     (
         "gateway-broadcast-address",
-        host("").replace("gateway: 192.168.100.1", "gateway: 192.168.100.255"),
+        gateway("192.168.100.255"),
         [
             "inv.yaml:6:14: hosts[0].gateway: gateway 192.168.100.255 is the broadcast address of 192.168.100.0/24, not a router's address",
         ],
     ),
     (
         "gateway-newline",
-        host("").replace("gateway: 192.168.100.1", 'gateway: "192.168.100.1\\n"'),
+        gateway('"192.168.100.1\\n"'),
         [
             "inv.yaml:6:14: hosts[0].gateway: control character U+000A is not allowed (no newlines, tabs or other control characters in inventory values)",
         ],
     ),
     (
         "gateway-space-injection",
-        host("").replace("gateway: 192.168.100.1", 'gateway: "192.168.100.1 up reboot"'),
+        gateway('"192.168.100.1 up reboot"'),
         [
             "inv.yaml:6:14: hosts[0].gateway: '192.168.100.1 up reboot' is not a valid IP address",
         ],
     ),
     (
         "gateway-ipv6-on-v4",
-        host("").replace("gateway: 192.168.100.1", "gateway: 2001:db8::1"),
+        gateway("2001:db8::1"),
         [
             "inv.yaml:6:14: hosts[0].gateway: gateway 2001:db8::1 is IPv6: use gateway6",
         ],
@@ -374,7 +377,17 @@ CASES: list[tuple[str, str, list[str]]] = [
 ]
 
 
-@pytest.mark.parametrize(("text", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+# Every case of the corpus: YAML forms and scalars, names, then the cases above.
+CORPUS = hostile_yaml.CASES + hostile_names.CASES + CASES
+
+
+def test_the_corpus_holds_over_a_hundred_distinct_cases() -> None:
+    ids = [c[0] for c in CORPUS]
+    assert len(ids) >= 100
+    assert len(set(ids)) == len(ids)
+
+
+@pytest.mark.parametrize(("text", "expected"), [c[1:] for c in CORPUS], ids=[c[0] for c in CORPUS])
 def test_refused_precisely(
     text: str,
     expected: list[str],
@@ -382,12 +395,13 @@ def test_refused_precisely(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert_refused(text, expected, tmp_path, monkeypatch, capsys)
-
-
-def test_the_corpus_holds_over_a_hundred_distinct_cases() -> None:
-    from tests import test_hostile_names, test_hostile_yaml
-
-    ids = [c[0] for c in CASES + test_hostile_names.CASES + test_hostile_yaml.CASES]
-    assert len(ids) >= 100
-    assert len(set(ids)) == len(ids)
+    """`cloudbr render inv.yaml -o out` exits 1 with exactly `expected` and writes nothing."""
+    monkeypatch.chdir(tmp_path)
+    Path("inv.yaml").write_text(text, encoding="utf-8", newline="")
+    assert cli.main(["render", "inv.yaml", "-o", "out"]) == 1
+    out, err = capsys.readouterr()
+    n = len(expected)
+    summary = f"cloudbr: {n} problem{'s' if n != 1 else ''}; nothing written"
+    assert err.split("\n") == [*expected, summary, ""]
+    assert out == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inv.yaml"]

@@ -1,12 +1,6 @@
-"""Builders for the hostile-input corpus and the one assertion every case makes."""
+"""Builders for the hostile-input corpus (tests/test_hostile_inventory.py)."""
 
 from __future__ import annotations
-
-from pathlib import Path
-
-import pytest
-
-from cloudbr import cli
 
 # One valid host, without and with a site.
 HOSTS = (
@@ -30,20 +24,6 @@ def topo(body: str, extra: str = "", backend: str = "linuxbridge") -> str:
     return HOSTS + f"    backend: {backend}\n{extra}    topology:\n" + body
 
 
-def assert_refused(
-    text: str,
-    expected: list[str],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    """`cloudbr render inv.yaml -o out` exits 1 with exactly `expected` and writes nothing."""
-    monkeypatch.chdir(tmp_path)
-    Path("inv.yaml").write_text(text, encoding="utf-8", newline="")
-    assert cli.main(["render", "inv.yaml", "-o", "out"]) == 1
-    out, err = capsys.readouterr()
-    n = len(expected)
-    summary = f"cloudbr: {n} problem{'s' if n != 1 else ''}; nothing written"
-    assert err.split("\n") == [*expected, summary, ""]
-    assert out == ""
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["inv.yaml"]
+def gateway(value: str) -> str:
+    """The valid host with `value` (YAML text) as its gateway."""
+    return host("").replace("gateway: 192.168.100.1", f"gateway: {value}")

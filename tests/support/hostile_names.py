@@ -1,14 +1,10 @@
 """Hostile interface names, hostnames and domains: newlines, separators, substitutions,
-options, reserved and over-long names. Every case exits 1 with exactly its FILE:LINE:COL lines
-and writes nothing."""
+options, reserved and over-long names. Run by
+tests/test_hostile_inventory.py."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
-from tests.support.hostile import HOSTS, STD_BRIDGES, TWO_NICS, assert_refused, host, topo
+from tests.support.hostile import HOSTS, STD_BRIDGES, TWO_NICS, host, topo
 
 CASES: list[tuple[str, str, list[str]]] = [
     (
@@ -219,14 +215,3 @@ CASES: list[tuple[str, str, list[str]]] = [
         ],
     ),
 ]
-
-
-@pytest.mark.parametrize(("text", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_refused_precisely(
-    text: str,
-    expected: list[str],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    assert_refused(text, expected, tmp_path, monkeypatch, capsys)

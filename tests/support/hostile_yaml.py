@@ -1,14 +1,10 @@
 """Hostile and broken YAML: anchors and alias bombs, merge keys, non-core tags, deep nesting,
-control characters, and YAML 1.1 scalars whose meaning other tools change. Every case exits 1
-with exactly its FILE:LINE:COL lines and writes nothing."""
+control characters, and YAML 1.1 scalars whose meaning other tools change. Run by
+tests/test_hostile_inventory.py."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
-from tests.support.hostile import HOSTS, STD_BRIDGES, TWO_NICS, B, assert_refused, host, topo
+from tests.support.hostile import HOSTS, STD_BRIDGES, TWO_NICS, B, host, topo
 
 CASES: list[tuple[str, str, list[str]]] = [
     (
@@ -374,14 +370,3 @@ CASES: list[tuple[str, str, list[str]]] = [
         ],
     ),
 ]
-
-
-@pytest.mark.parametrize(("text", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_refused_precisely(
-    text: str,
-    expected: list[str],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    assert_refused(text, expected, tmp_path, monkeypatch, capsys)
