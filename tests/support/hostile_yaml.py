@@ -369,4 +369,18 @@ CASES: list[tuple[str, str, list[str]]] = [
             "inv.yaml:2:15: hosts[0].hostname: Input should be a valid string",
         ],
     ),
+    (
+        "scalar-5000-digit-int",
+        host("    storage_address: 10.0.100.20/24\n    storage: {vlan: " + "9" * 5000 + "}\n"),
+        ["inv.yaml:8:21: hosts[0].storage.vlan: Input should be a valid integer (got inf)"],
+    ),
+    (
+        "scalar-huge-hex",
+        host("    storage_address: 10.0.100.20/24\n    storage: {vlan: 0x" + "f" * 70 + "}\n"),
+        [
+            "inv.yaml:8:21: hosts[0].storage.vlan: Input should be a valid integer (got '0x"
+            + "f" * 70
+            + "')"
+        ],
+    ),
 ]

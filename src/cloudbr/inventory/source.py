@@ -41,6 +41,7 @@ _INT_RE = re.compile(r"[-+]?(0|[1-9][0-9]*)")
 _HEX_RE = re.compile(r"0x[0-9a-fA-F]+")
 _FLOAT_RE = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
 _SPECIAL_FLOATS = {".inf": "inf", "+.inf": "inf", "-.inf": "-inf", ".nan": "nan"}
+_MAX_DIGITS = 64  # longer numbers are read as floats or text (int() refuses 4,300 digits)
 _LEADING_ZERO = re.compile(r"[-+]?0[0-9]+")
 _OTHER_BASES = re.compile(r"[-+]?0[ob][0-9a-fA-F_]+")
 _YAML11_BOOLS = re.compile(r"yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF")
@@ -196,9 +197,9 @@ def _plain(value: str) -> Any:
         return None
     if value in _BOOLS:
         return _BOOLS[value]
-    if _INT_RE.fullmatch(value):
+    if len(value) <= _MAX_DIGITS and _INT_RE.fullmatch(value):
         return int(value)
-    if _HEX_RE.fullmatch(value):
+    if len(value) <= _MAX_DIGITS and _HEX_RE.fullmatch(value):
         return int(value, 16)
     if _FLOAT_RE.fullmatch(value):
         return float(value)
