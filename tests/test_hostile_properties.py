@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cloudbr import cli
+from cloudbr.inventory import InventoryError, parse_inventory
 
 HASH = (
     "$6$cloudbrlab$iTU3lxUd69EYmQuLMqd2Xh1HzO4FmuUBozC84qZLzvkcCaGexk9uYdMrlsmWWF0fBxRIIqG171n5"
@@ -199,3 +200,42 @@ def test_arbitrary_text_in_any_field_never_crashes_or_starts_a_line(
     assert err == ""
     if len(value.strip()) >= 4:
         assert _lines_starting_with(out, value, WHOLE_LINE.get(field)) == []
+
+
+YAML_CHARS = st.sampled_from([*"abcdehostnamx019:-[]{},&*!|>'\"#%@`?<= \n\t.\\~", "\x85"])
+LOCATED = re.compile(r"inv\.yaml:[0-9]+:[0-9]+: \S.*: .+")
+
+
+def refusal(text: str) -> list[str]:
+    """The lines an InventoryError lists for `text` ([] if it is a valid inventory); any
+    other exception propagates and fails the test."""
+    try:
+        parse_inventory(text, "inv.yaml")
+    except InventoryError as exc:
+        return exc.lines
+    return []
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(YAML_CHARS, max_size=80))
+def test_arbitrary_yaml_text_is_parsed_or_refused_with_positions(text: str) -> None:
+    lines = refusal(text)
+    assert all(LOCATED.fullmatch(line) for line in lines), lines
+
+
+SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=10))
+TREES = st.recursive(
+    SCALARS,
+    lambda children: st.one_of(
+        st.lists(children, max_size=3), st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.dictionaries(st.sampled_from(["site", "hosts", "x"]), TREES, min_size=1, max_size=3))
+def test_arbitrary_structures_are_refused_with_positions(doc: dict[str, Any]) -> None:
+    lines = refusal(yaml.safe_dump(doc, allow_unicode=True))
+    assert lines  # no such document has a valid host
+    assert all(LOCATED.fullmatch(line) for line in lines), lines
