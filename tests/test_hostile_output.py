@@ -244,3 +244,39 @@ def test_an_internal_error_is_one_line_with_the_traceback_saved(
     assert "Traceback (most recent call last)" in saved.read_text()
     assert list(out.iterdir()) == []
     assert pipeline.render_host is not broken
+
+
+def test_everything_is_synced_to_disk_before_the_first_swap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CLOUDBR_UNSAFE_IO")
+    events: list[str] = []
+    real_sync, real_swap, real_libc = writer._sync_filesystem, writer._swap_in, writer._libc
+
+    def libc(name: str) -> object:
+        fn = real_libc(name)
+        assert fn is not None
+        if name != "syncfs":
+            return fn
+
+        def syncfs(fd: int) -> int:
+            events.append("syncfs")
+            return fn(fd)
+
+        return syncfs
+
+    def sync(path: Path) -> None:
+        assert path.parent == out
+        assert path.name.startswith(".cloudbr-stage-")
+        real_sync(path)
+
+    def swap(out_: Path, stage: Path, name: str) -> None:
+        events.append(f"swap {name}")
+        real_swap(out_, stage, name)
+
+    out = tmp_path / "out"
+    monkeypatch.setattr(writer, "_libc", libc)
+    monkeypatch.setattr(writer, "_sync_filesystem", sync)
+    monkeypatch.setattr(writer, "_swap_in", swap)
+    assert cli.main(["render", str(LAB), "-o", str(out), "-q", "--host", "kvm-c7-br"]) == 0
+    assert events == ["syncfs", "swap kvm-c7-br"]

@@ -275,8 +275,9 @@ class _Walker:
         if node.tag == _PLAIN and node.value == "<<":
             self.problem(path, "merge keys (<<) are not supported: write the keys out", node)
             return None
-        key = self.scalar_value(node, path)
-        if not isinstance(key, (str, int)) or isinstance(key, bool):
+        value = self.scalar_value(node, path)
+        key: str | int = value if isinstance(value, (str, int)) else str(value)
+        if isinstance(key, bool):
             key = str(key)
         why = control_message(key) if isinstance(key, str) else None
         if why:
