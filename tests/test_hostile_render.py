@@ -171,3 +171,15 @@ def test_empty_document_asks_for_hosts(tmp_path: Path) -> None:
     with pytest.raises(InventoryError) as exc:
         parse_inventory("# nothing yet\n", "inv.yaml")
     assert exc.value.lines == ["inv.yaml:1:1: hosts: required key 'hosts' is missing"]
+
+
+def test_an_endless_or_huge_file_is_refused_without_reading_it_all() -> None:
+    with pytest.raises(InventoryError) as exc:
+        load_inventory("/dev/zero")
+    assert exc.value.lines == ["/dev/zero:1:1: (document): larger than 16 MiB"]
+
+
+def test_a_directory_is_not_an_inventory(tmp_path: Path) -> None:
+    with pytest.raises(InventoryError) as exc:
+        load_inventory(tmp_path)
+    assert exc.value.lines == [f"{tmp_path}:1:1: (document): cannot read: Is a directory"]

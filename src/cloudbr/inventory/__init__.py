@@ -14,6 +14,9 @@ from cloudbr.inventory.schema import InventoryIn
 from cloudbr.inventory.source import InventoryError, Problem, Source, decode, load
 from cloudbr.model import Inventory
 
+# Far above any real inventory (a thousand hosts take about 300 KiB).
+MAX_BYTES = 16 << 20
+
 __all__ = ["InventoryError", "json_schema", "load_inventory", "parse_inventory"]
 
 
@@ -109,9 +112,12 @@ def parse_inventory(text: str, filename: str) -> Inventory:
 def load_inventory(path: str | FsPath) -> Inventory:
     p = FsPath(path)
     try:
-        data = p.read_bytes()
+        with p.open("rb") as fh:
+            data = fh.read(MAX_BYTES + 1)  # /dev/zero or a mistaken disk image must not fill RAM
     except OSError as exc:
         raise InventoryError([f"{p}:1:1: (document): cannot read: {exc.strerror}"]) from None
+    if len(data) > MAX_BYTES:
+        raise InventoryError([f"{p}:1:1: (document): larger than {MAX_BYTES >> 20} MiB"])
     return parse_inventory(decode(data, str(p)), str(p))
 
 
