@@ -102,71 +102,21 @@ class TopologyResolver(ResolverBase):
         names: dict[str, tuple[str, Path]],
         bridges: list[Bridge],
     ) -> tuple[list[Vlan], list[Bridge]]:
-        by_name = {b.name: b for b in bridges}
         seen_ids: dict[tuple[str, int], str] = {}
-        bridge_names = set(by_name)
+        bridge_names = {b.name for b in bridges}
         vlans: list[Vlan] = []
         vlan_bridges: list[Bridge] = []
         for v, path in zip(vlans_in, paths, strict=True):
             # Assume failure until the VLAN bridge is built, so its addresses add no noise.
             self.failed_bridges.add(v.bridge)
-            ppath = (*path, "parent")
-            kind = names.get(v.parent, ("", ()))[0]
-            device: str | None = None
-            parent_bridge: str | None = None
-            if kind == "bridge" and v.parent in by_name:
-                parent_bridge = v.parent
-                device = by_name[v.parent].uplink
-                if device is None:
-                    self.err(ppath, f"bridge {v.parent!r} has no uplink to carry VLAN {v.id}")
-            elif kind in ("NIC", "bond"):
-                member = rules.vlan_on_bond_member(v.parent, list(self.topology.bonds))
-                if member:
-                    self.err(ppath, member)
-                    continue
-                device = v.parent
-                parent_bridge = next((b.name for b in bridges if b.uplink == device), None)
-            else:
-                self.err(
-                    ppath, f"VLAN parent {v.parent!r} is not a NIC, bond or bridge of the topology"
-                )
-            if device is None:
+            found = self.vlan_device(v, (*path, "parent"), names, bridges)
+            if found is None:
                 continue
-            if self.backend is Backend.OVS and parent_bridge is None:
-                self.err(
-                    ppath,
-                    f"on Open vSwitch VLAN {v.id} becomes a fake bridge, which needs a parent "
-                    f"bridge: no bridge has {device!r} as its uplink",
-                )
+            device, parent_bridge = found
+            name = self.vlan_name(v, path, device, names, seen_ids, bridge_names)
+            if name is None:
                 continue
-            key = (device, v.id)
-            if key in seen_ids:
-                self.err(
-                    (*path, "id"),
-                    f"VLAN {v.id} on {device!r} is already bridged by {seen_ids[key]!r}",
-                )
-                continue
-            seen_ids[key] = v.bridge
-            name = v.name or f"{device}.{v.id}"
-            npath = (*path, "name") if v.name else path
-            if len(name) > IFNAMSIZ:
-                self.err(
-                    npath,
-                    f"VLAN device name {name!r} is {len(name)} characters long; Linux allows at "
-                    f"most {IFNAMSIZ} (IFNAMSIZ): shorten {device!r} or set 'name'",
-                )
-                continue
-            if name in names:
-                self.err(npath, f"VLAN device name {name!r} is already used by a {names[name][0]}")
-                continue
-            if v.bridge in bridge_names:
-                self.err((*path, "bridge"), f"bridge {v.bridge!r} is defined twice")
-                continue
-            bridge_names.add(v.bridge)
-            names[name] = ("VLAN device", npath)  # a second VLAN may not take the name
             self.failed_bridges.discard(v.bridge)
-            if self.backend is Backend.LINUXBRIDGE:
-                self.port_name_ok(npath, name, "VLAN device")
             vlan = Vlan(
                 id=v.id,
                 name=name,
@@ -188,3 +138,77 @@ class TopologyResolver(ResolverBase):
             )
             self._bridge_paths[v.bridge] = path
         return vlans, vlan_bridges
+
+    def vlan_device(
+        self, v: VlanIn, ppath: Path, names: dict[str, tuple[str, Path]], bridges: list[Bridge]
+    ) -> tuple[str, str | None] | None:
+        """The device a VLAN tags and the bridge that device is the uplink of; None when the
+        parent cannot carry it (reported)."""
+        by_name = {b.name: b for b in bridges}
+        kind = names.get(v.parent, ("", ()))[0]
+        device: str | None = None
+        parent_bridge: str | None = None
+        if kind == "bridge" and v.parent in by_name:
+            parent_bridge = v.parent
+            device = by_name[v.parent].uplink
+            if device is None:
+                self.err(ppath, f"bridge {v.parent!r} has no uplink to carry VLAN {v.id}")
+        elif kind in ("NIC", "bond"):
+            member = rules.vlan_on_bond_member(v.parent, list(self.topology.bonds))
+            if member:
+                self.err(ppath, member)
+                return None
+            device = v.parent
+            parent_bridge = next((b.name for b in bridges if b.uplink == device), None)
+        else:
+            self.err(
+                ppath, f"VLAN parent {v.parent!r} is not a NIC, bond or bridge of the topology"
+            )
+        if device is None:
+            return None
+        if self.backend is Backend.OVS and parent_bridge is None:
+            self.err(
+                ppath,
+                f"on Open vSwitch VLAN {v.id} becomes a fake bridge, which needs a parent "
+                f"bridge: no bridge has {device!r} as its uplink",
+            )
+            return None
+        return device, parent_bridge
+
+    def vlan_name(
+        self,
+        v: VlanIn,
+        path: Path,
+        device: str,
+        names: dict[str, tuple[str, Path]],
+        seen_ids: dict[tuple[str, int], str],
+        bridge_names: set[str],
+    ) -> str | None:
+        """The VLAN device's name, claimed with its bridge's; None on a clash (reported)."""
+        key = (device, v.id)
+        if key in seen_ids:
+            self.err(
+                (*path, "id"), f"VLAN {v.id} on {device!r} is already bridged by {seen_ids[key]!r}"
+            )
+            return None
+        seen_ids[key] = v.bridge
+        name = v.name or f"{device}.{v.id}"
+        npath = (*path, "name") if v.name else path
+        if len(name) > IFNAMSIZ:
+            self.err(
+                npath,
+                f"VLAN device name {name!r} is {len(name)} characters long; Linux allows at "
+                f"most {IFNAMSIZ} (IFNAMSIZ): shorten {device!r} or set 'name'",
+            )
+            return None
+        if name in names:
+            self.err(npath, f"VLAN device name {name!r} is already used by a {names[name][0]}")
+            return None
+        if v.bridge in bridge_names:
+            self.err((*path, "bridge"), f"bridge {v.bridge!r} is defined twice")
+            return None
+        bridge_names.add(v.bridge)
+        names[name] = ("VLAN device", npath)  # a second VLAN may not take the name
+        if self.backend is Backend.LINUXBRIDGE:
+            self.port_name_ok(npath, name, "VLAN device")
+        return name
