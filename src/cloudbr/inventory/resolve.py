@@ -41,51 +41,16 @@ class HostResolver(BondResolver, TopologyResolver, AddressResolver):
 
     def resolve(self) -> Host:
         h = self.ctx.host_in
-        if self.distro not in SUPPORTED_DISTROS:
-            supported = ", ".join(sorted(d.value for d in SUPPORTED_DISTROS))
-            self.err(
-                self.ctx.setting_path("distro"),
-                f"distro {self.distro.value!r} is not supported yet (supported: {supported})",
-            )
+        self.check_distro()
         nics = self.nics()
         names = self.name_table(nics)
         bonds = self.bonds(nics)
-        vlans_in = list(self.topology.vlans)
-        vlan_paths: list[Path] = [(*self.topo_path, "vlans", i) for i in range(len(vlans_in))]
+        labels = pick(h.traffic_labels, self.ctx.site.traffic_labels, TrafficLabelsIn())
+        extra_addr, storage_bridge = self.host_addresses(labels.management)
+        vlans_in, vlan_paths = self.vlans_with_storage(storage_bridge)
+        self.check_address_targets(extra_addr, names)
         bridges_in = list(self.topology.bridges)
         bridge_paths: list[Path] = [(*self.topo_path, "bridges", i) for i in range(len(bridges_in))]
-        extra_addr: dict[str, list[tuple[IPInterface, Path]]] = defaultdict(list)
-        labels = pick(h.traffic_labels, self.ctx.site.traffic_labels, TrafficLabelsIn())
-        if h.address:
-            extra_addr[labels.management].append(
-                (parse_iface(h.address), (*self.ctx.host_path, "address"))
-            )
-        if h.address6:
-            extra_addr[labels.management].append(
-                (parse_iface(h.address6), (*self.ctx.host_path, "address6"))
-            )
-        storage_bridge: str | None = None
-        if h.storage_address:
-            storage_bridge = self.storage.bridge
-            path = (*self.ctx.host_path, "storage_address")
-            extra_addr[storage_bridge].append((parse_iface(h.storage_address), path))
-            known = {b.name for b in bridges_in} | {v.bridge for v in vlans_in}
-            if storage_bridge not in known:
-                vlans_in.append(
-                    VlanIn(
-                        id=self.storage.vlan,
-                        parent=self.storage.parent,
-                        bridge=storage_bridge,
-                        mtu=self.storage.mtu,
-                    )
-                )
-                vlan_paths.append(self.ctx.setting_path("storage"))
-        for name in extra_addr:
-            if name in names and names[name][0] != "bridge":
-                self.err(
-                    (*self.ctx.host_path, "address"),
-                    f"{name!r} is a {names[name][0]}, not a bridge",
-                )
         bridges = self.bridges(bridges_in, bridge_paths, names, bonds)
         vlans, vlan_bridges = self.vlans(vlans_in, vlan_paths, names, bridges)
         all_bridges = self.attach_addresses([*bridges, *vlan_bridges], extra_addr)
@@ -94,7 +59,6 @@ class HostResolver(BondResolver, TopologyResolver, AddressResolver):
         self.check_mtus(nics, bonds, all_bridges, vlans)
         traffic = self.traffic_labels(labels, all_bridges, storage_bridge)
         self.check_addresses(all_bridges)
-        target = parse_ip(h.reachability_target) if h.reachability_target else None
         host = Host(
             hostname=h.hostname,
             domain=pick(h.domain, self.ctx.site.domain, None),
@@ -112,17 +76,58 @@ class HostResolver(BondResolver, TopologyResolver, AddressResolver):
             ),
             access=self.access(),
             installer=self.installer(),
-            reachability_target=target,
+            reachability_target=parse_ip(h.reachability_target) if h.reachability_target else None,
         )
         self.host_rules(host)
-        mgmt = next((b for b in all_bridges if b.name == traffic.management), None)
-        if mgmt is not None and not mgmt.addresses:
-            self.err(
-                (*self.ctx.host_path, "hostname"),
-                f"host has no address on its management bridge {traffic.management!r}: "
-                "set 'address' (e.g. 192.168.100.20/24)",
-            )
         return host
+
+    def check_distro(self) -> None:
+        if self.distro not in SUPPORTED_DISTROS:
+            supported = ", ".join(sorted(d.value for d in SUPPORTED_DISTROS))
+            self.err(
+                self.ctx.setting_path("distro"),
+                f"distro {self.distro.value!r} is not supported yet (supported: {supported})",
+            )
+
+    def host_addresses(
+        self, management: str
+    ) -> tuple[dict[str, list[tuple[IPInterface, Path]]], str | None]:
+        """The host's own addresses by the bridge they go on, and its storage bridge."""
+        h = self.ctx.host_in
+        extra: dict[str, list[tuple[IPInterface, Path]]] = defaultdict(list)
+        for key in ("address", "address6"):
+            value = getattr(h, key)
+            if value:
+                extra[management].append((parse_iface(value), (*self.ctx.host_path, key)))
+        if not h.storage_address:
+            return extra, None
+        path = (*self.ctx.host_path, "storage_address")
+        extra[self.storage.bridge].append((parse_iface(h.storage_address), path))
+        return extra, self.storage.bridge
+
+    def vlans_with_storage(self, storage_bridge: str | None) -> tuple[list[VlanIn], list[Path]]:
+        """The topology's VLANs, plus the storage VLAN when no bridge of it is the storage
+        bridge."""
+        vlans_in = list(self.topology.vlans)
+        paths: list[Path] = [(*self.topo_path, "vlans", i) for i in range(len(vlans_in))]
+        known = {b.name for b in self.topology.bridges} | {v.bridge for v in vlans_in}
+        if storage_bridge is not None and storage_bridge not in known:
+            s = self.storage
+            vlans_in.append(VlanIn(id=s.vlan, parent=s.parent, bridge=storage_bridge, mtu=s.mtu))
+            paths.append(self.ctx.setting_path("storage"))
+        return vlans_in, paths
+
+    def check_address_targets(
+        self,
+        extra: dict[str, list[tuple[IPInterface, Path]]],
+        names: dict[str, tuple[str, Path]],
+    ) -> None:
+        for name in extra:
+            if name in names and names[name][0] != "bridge":
+                self.err(
+                    (*self.ctx.host_path, "address"),
+                    f"{name!r} is a {names[name][0]}, not a bridge",
+                )
 
     def host_rules(self, host: Host) -> None:
         """Rules over the whole host: what a renderer or carrier could not write."""
@@ -131,6 +136,14 @@ class HostResolver(BondResolver, TopologyResolver, AddressResolver):
         bond_paths = [(*self.topo_path, "bonds", i) for i in range(len(host.bonds))]
         rules.check_ovs_bonds(host, bond_paths, self.err)
         rules.check_mirror(host, self.ctx.setting_path("installer"), self.err)
+        management = host.traffic_labels.management
+        mgmt = next((b for b in host.bridges if b.name == management), None)
+        if mgmt is not None and not mgmt.addresses:
+            self.err(
+                (*self.ctx.host_path, "hostname"),
+                f"host has no address on its management bridge {management!r}: "
+                "set 'address' (e.g. 192.168.100.20/24)",
+            )
 
     # --- NICs, bonds -------------------------------------------------------------------
 
