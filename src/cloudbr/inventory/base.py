@@ -1,9 +1,5 @@
-"""What every part of a host's resolution shares: where settings came from, the host's
-effective settings, and one way to report a problem.
-
-Every rule reports through `Checker.error(path, message)`, with the path of the YAML value at
-fault, so that all problems of an inventory come out together with their line and column.
-"""
+"""What the parts of a host's resolution (bonds, topology, addressing, resolve) share: where
+settings came from, the host's effective settings, and `err` (see resolve.py)."""
 
 from __future__ import annotations
 
@@ -20,12 +16,7 @@ from cloudbr.inventory.schema import (
     TopologyIn,
 )
 from cloudbr.inventory.source import Path, Problem
-from cloudbr.model import (
-    Backend,
-    Distro,
-    IPAddress,
-    IPInterface,
-)
+from cloudbr.model import Backend, Distro, IPAddress, IPInterface
 
 T = TypeVar("T")
 
