@@ -1,17 +1,16 @@
 """OUT/pxe/: boot entries per MAC, and dnsmasq and nginx configurations their daemons accept.
 
 Consumers: `dnsmasq --test -C` (dnsmasq-base 2.90), `nginx -t` (nginx 1.22) and
-`grub-script-check` (GRUB 2.06, the UEFI entries), then a real nginx on loopback that must serve each document to its host's install address only. The
+`grub-script-check` (GRUB 2.06, the UEFI entries), then a real nginx in a network namespace of the test that must serve each document to its host's install address only. The
 booted proof (iPXE -> debian-installer fetching its preseed) is the e2e case cloudbr-pxe-d12.
 """
 
 from __future__ import annotations
 
-import http.client
+import copy
 import os
 import re
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -21,7 +20,6 @@ import pytest
 import yaml
 
 from cloudbr.cli import main
-from cloudbr.inventory import parse_inventory
 from tests.conftest import EXAMPLES
 
 SECRET = "unit-test-secret-0123456789abcdefghijkl"
@@ -138,7 +136,7 @@ def test_vlan_install_network(tmp_path: Path) -> None:
             "distro": distro,
             "address": f"10.1.0.{octet}/24",
             "macs": {"eth0": f"52:54:00:00:00:{octet}"},
-            "topology": topology,
+            "topology": copy.deepcopy(topology),
         }
         for name, distro, octet in (("deb1", "debian12", 21), ("el1", "centos7", 22))
     ]
@@ -275,71 +273,78 @@ def test_nginx_accepts_the_server_block(tmp_path: Path) -> None:
     assert res.returncode != 0
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+# Runs inside the test's namespace: one request from a given source address.
+REQUEST = (
+    "import http.client, sys\n"
+    "c = http.client.HTTPConnection('10.1.0.2', 80, timeout=10, source_address=(sys.argv[1], 0))\n"
+    "c.request(sys.argv[2], sys.argv[3]); r = c.getresponse()\n"
+    "sys.stdout.buffer.write(b'%d ' % r.status + r.read())\n"
+)
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[Path, int]]:
-    """A real nginx on 127.0.0.1 with the generated server block; the host is 127.0.0.21."""
-    port = free_port()
+def served(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """A real nginx with the generated server block, in a network namespace of this test
+    whose loopback carries the boot server (10.1.0.2) and the host's address (10.1.0.21)."""
     out = tmp_path / "out"
-    hosts: list[dict[str, object]] = [
-        {"hostname": "deb1", "address": "127.0.0.21/8", "macs": {"eth0": "52:54:00:00:00:21"}}
-    ]
-    text = inventory({}, hosts).replace("10.1.0.2/24", "127.0.0.1/8")
-    doc = yaml.safe_load(text)
-    doc["site"]["pxe"].update(
-        {"http_url": f"http://127.0.0.1:{port}/cloudbr", "document_root": str(out)}
-    )
-    parse_inventory(yaml.safe_dump(doc), "check.yaml")
+    doc = yaml.safe_load(inventory({}))
+    doc["site"]["pxe"]["document_root"] = str(out)
     render(tmp_path, yaml.safe_dump(doc))
     conf = nginx_wrapper(tmp_path / "nginx", out / "pxe/nginx.conf")
-    proc = subprocess.Popen(
-        ["nginx", "-p", str(conf.parent), "-c", str(conf), "-e", str(conf.parent / "e.log")],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    ns = f"cbr-pxe-unit-{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", ns], check=True, timeout=30)
+    try:
+        for addr in ("10.1.0.2/24", "10.1.0.21/32"):
+            subprocess.run(
+                ["ip", "-n", ns, "addr", "add", addr, "dev", "lo"], check=True, timeout=30
+            )
+        subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True, timeout=30)
+        argv = ["nginx", "-p", str(conf.parent), "-c", str(conf), "-e", str(conf.parent / "e.log")]
+        proc = subprocess.Popen(
+            ["ip", "netns", "exec", ns, *argv], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        try:
+            deadline = time.monotonic() + 10
+            while not (conf.parent / "nginx.pid").exists():
+                assert proc.poll() is None, "nginx exited"
+                assert time.monotonic() < deadline, "nginx did not start"
+                time.sleep(0.05)
+            yield out, ns
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], check=False, timeout=30)
+
+
+def request(ns: str, path: str, source: str, method: str = "GET") -> tuple[int, bytes]:
+    res = subprocess.run(
+        ["ip", "netns", "exec", ns, "python3", "-c", REQUEST, source, method, path],
+        capture_output=True,
+        timeout=30,
+        check=True,
     )
-    try:
-        deadline = time.monotonic() + 10
-        while not (conf.parent / "nginx.pid").exists():
-            assert proc.poll() is None, "nginx exited"
-            assert time.monotonic() < deadline, "nginx did not start"
-            time.sleep(0.05)
-        yield out, port
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    status, _, body = res.stdout.partition(b" ")
+    return int(status), body
 
 
-def get(port: int, path: str, source: str, method: str = "GET") -> tuple[int, bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=(source, 0))
-    try:
-        conn.request(method, path)
-        resp = conn.getresponse()
-        return resp.status, resp.read()
-    finally:
-        conn.close()
-
-
-def test_documents_reach_their_own_host_only(served: tuple[Path, int]) -> None:
-    out, port = served
+def test_documents_reach_their_own_host_only(served: tuple[Path, str]) -> None:
+    out, ns = served
     ipxe = (out / "pxe/ipxe/52-54-00-00-00-21.ipxe").read_text()
     (url,) = [p.removeprefix("url=") for p in boot_line(ipxe) if p.startswith("url=")]
-    path = url.removeprefix(f"http://127.0.0.1:{port}")
-    assert get(port, path, "127.0.0.21") == (200, (out / "deb1/preseed.cfg").read_bytes())
-    assert get(port, path, "127.0.0.1")[0] == 403  # any other address
-    assert get(port, path, "127.0.0.21", "POST")[0] == 403  # read-only
+    path = url.removeprefix("http://10.1.0.2")
+    assert request(ns, path, "10.1.0.21") == (200, (out / "deb1/preseed.cfg").read_bytes())
+    assert request(ns, path, "10.1.0.2")[0] == 403  # any other address
+    assert request(ns, path, "10.1.0.21", "POST")[0] == 403  # read-only
     # Public: the boot scripts; never listed, never the other files of OUT.
-    assert get(port, "/cloudbr/pxe/ipxe/52-54-00-00-00-21.ipxe", "127.0.0.1")[0] == 200
+    assert request(ns, "/cloudbr/pxe/ipxe/52-54-00-00-00-21.ipxe", "10.1.0.2")[0] == 200
     others = ("/cloudbr/pxe/", "/cloudbr/pxe/ipxe/", "/cloudbr/pxe/ipxe/52-54-00-00-00-99.ipxe")
     others += ("/cloudbr/deb1/", "/cloudbr/pxe/dnsmasq.conf", "/cloudbr/boot/", "/")
     for other in others:
-        assert get(port, other, "127.0.0.21")[0] == 404, other
-    assert get(port, "/cloudbr/deb1/seed/user-data", "127.0.0.21")[0] == 404
+        assert request(ns, other, "10.1.0.21")[0] == 404, other
+    assert request(ns, "/cloudbr/deb1/seed/user-data", "10.1.0.21")[0] == 404
+    # The other host's kickstart is not deb1's to read.
+    assert request(ns, "/cloudbr/el1/kickstart.cfg", "10.1.0.21")[0] == 403
 
 
 def test_lab_example_renders_a_pxe_tree(tmp_path: Path) -> None:

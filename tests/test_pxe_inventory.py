@@ -199,3 +199,26 @@ def test_server_needs_an_ipv4_prefix() -> None:
         "inv.yaml:5:13: site.pxe.server: expected the boot server's IPv4 address with its "
         "prefix, e.g. 10.0.0.2/24"
     ]
+
+
+def test_validators_match_whole_values() -> None:
+    """The loader already refuses control characters; the validators match whole values
+    anyway (`$` alone would accept a trailing newline into nginx and dnsmasq lines)."""
+    from cloudbr.inventory import pxe
+
+    for check, value in (
+        (pxe._abs_path, "/srv/tftp\n"),
+        (pxe._rel_path, "installers/linux\n"),
+        (pxe._http_url, "http://10.1.0.2/cloudbr\n"),
+        (pxe._secret, "s" * 40 + "\n"),
+    ):
+        with pytest.raises(ValueError, match=r"not|must be"):
+            check(value)
+
+
+def test_control_characters_never_reach_pxe_files() -> None:
+    text = doc('tftp_root: "/srv/tftp\\nenable-ra"\n')
+    assert errors(text) == [
+        "inv.yaml:6:16: site.pxe.tftp_root: control character U+000A is not allowed (no "
+        "newlines, tabs or other control characters in inventory values)"
+    ]

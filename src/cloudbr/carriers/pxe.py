@@ -123,7 +123,7 @@ def entry(site: PxeSite, host: Host) -> Entry:
     if site.console:
         params += ["console=tty0", f"console={site.console}"]
     for p in params:
-        if not _SAFE_PARAM.match(p):  # the model is validated; this guards the loaders' syntax
+        if not _SAFE_PARAM.fullmatch(p):  # the model is validated; this guards the loaders' syntax
             raise ValueError(f"{host.hostname}: unsafe boot parameter {p!r}")
     files = site.installer(host.distro)
     return Entry(

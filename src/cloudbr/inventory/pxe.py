@@ -49,7 +49,7 @@ def _no_dotdot(value: str) -> str:
 
 
 def _abs_path(value: str) -> str:
-    if not _ABS_PATH.match(value):
+    if not _ABS_PATH.fullmatch(value):
         raise ValueError(
             f"{value!r} is not an absolute path of letters, digits and '_', '.', '+', '-'"
         )
@@ -57,7 +57,7 @@ def _abs_path(value: str) -> str:
 
 
 def _rel_path(value: str) -> str:
-    if not _REL_PATH.match(value):
+    if not _REL_PATH.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a relative path (inside tftp_root) of letters, digits and "
             "'_', '.', '+', '-'"
@@ -67,7 +67,7 @@ def _rel_path(value: str) -> str:
 
 def _http_url(value: str) -> str:
     parts = urlsplit(value)
-    ok = re.match(r"^http://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9_.+-]+)*/?$", value)
+    ok = re.fullmatch(r"http://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9_.+-]+)*/?", value)
     if not ok or parts.query or parts.fragment:
         raise ValueError(
             f"{value!r} is not a plain http:// URL (host or IPv4 address, optional port and "
@@ -97,7 +97,7 @@ def _ipv4(value: Any) -> str:
 
 
 def _secret(value: str) -> str:
-    if not _SECRET.match(value):
+    if not _SECRET.fullmatch(value):
         raise ValueError(
             "must be 32-256 characters of letters, digits and '_', '+', '/', '=', '.', '-' "
             "(e.g. `openssl rand -base64 33`)"
