@@ -76,6 +76,7 @@ def test_render_writes_the_site_tree_reproducibly(tmp_path: Path) -> None:
         "grub/grub.cfg-01-52-54-00-00-00-22",
         "ipxe/52-54-00-00-00-21.ipxe",
         "ipxe/52-54-00-00-00-22.ipxe",
+        "manifest.json",
         "nginx.conf",
         "pxelinux.cfg/01-52-54-00-00-00-21",
         "pxelinux.cfg/01-52-54-00-00-00-22",
@@ -391,3 +392,13 @@ def test_grub_accepts_its_entries(tmp_path: Path) -> None:
         ["grub-script-check", str(broken)], capture_output=True, timeout=30, check=False
     )
     assert res.returncode != 0
+
+
+def test_prune_keeps_the_pxe_tree_while_site_pxe_is_set(tmp_path: Path) -> None:
+    inv = tmp_path / "inv.yaml"
+    inv.write_text(inventory({}))
+    out = tmp_path / "out"
+    assert main(["render", str(inv), "-o", str(out), "-q", "--prune"]) == 0
+    assert (out / "pxe/manifest.json").is_file()
+    assert main(["render", str(inv), "-o", str(out), "-q", "--prune", "--host", "el1"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["deb1", "el1", "pxe"]

@@ -17,7 +17,7 @@ from cloudbr import __version__
 from cloudbr.files import FileMap
 from cloudbr.inventory import InventoryError, json_schema, load_inventory
 from cloudbr.model import SUPPORTED_DISTROS, Backend, Host, Inventory
-from cloudbr.pipeline import render_host, site_trees
+from cloudbr.pipeline import render_host, site_names, site_trees
 from cloudbr.templates import image_root
 from cloudbr.writer import OutputError, write_tree
 
@@ -113,7 +113,7 @@ def _render(inv: Inventory, out: Path, names: list[str], quiet: bool, prune: boo
             summary.append(f"{out / name}: {len(site_files)} files")
             yield name, site_files
 
-    keep = {h.hostname for h in inv.hosts} if prune else None
+    keep = {h.hostname for h in inv.hosts} | site_names(inv) if prune else None
     removed = write_tree(out, rendered(), prune=keep)
     summary += [f"{out / name}: removed (no longer in the inventory)" for name in removed]
     if not quiet:

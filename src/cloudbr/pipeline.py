@@ -45,8 +45,18 @@ def render_host(host: Host) -> FileMap:
     return out
 
 
+def site_names(inv: Inventory) -> set[str]:
+    """Names of the site-level trees in OUT (kept by --prune)."""
+    return {pxe.DIR} if inv.pxe is not None else set()
+
+
 def site_trees(inv: Inventory) -> Iterator[tuple[str, FileMap]]:
-    """Site-level trees beside the hosts' (OUT/pxe/ when the inventory has site.pxe)."""
+    """Site-level trees beside the hosts' (OUT/pxe/ when the inventory has site.pxe), each
+    with a manifest like a host's, so --prune removes it once site.pxe is gone."""
     files = pxe_servers.render_site(inv)
     if files:
+        doc = {"site": pxe.DIR, "files": [_entry(p, files[p]) for p in sorted(files)]}
+        files["manifest.json"] = File.text(
+            json.dumps(doc, indent=2, sort_keys=True), renderer="manifest"
+        )
         yield pxe.DIR, files

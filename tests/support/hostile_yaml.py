@@ -105,8 +105,8 @@ CASES: list[tuple[str, str, list[str]]] = [
         "site: !!set {a, b}\n" + HOSTS,
         [
             "inv.yaml:1:7: site: tag !!set is not supported (plain mappings only)",
-            "inv.yaml:1:14: site.a: unknown key 'a' (allowed: domain, distro, backend, bond, dns, storage, ipv6, traffic_labels, topology, blacklist_bridge_module, access, installer)",
-            "inv.yaml:1:17: site.b: unknown key 'b' (allowed: domain, distro, backend, bond, dns, storage, ipv6, traffic_labels, topology, blacklist_bridge_module, access, installer)",
+            "inv.yaml:1:14: site.a: unknown key 'a' (allowed: domain, distro, backend, bond, dns, storage, ipv6, traffic_labels, topology, blacklist_bridge_module, access, installer, pxe)",
+            "inv.yaml:1:17: site.b: unknown key 'b' (allowed: domain, distro, backend, bond, dns, storage, ipv6, traffic_labels, topology, blacklist_bridge_module, access, installer, pxe)",
         ],
     ),
     (
