@@ -52,13 +52,15 @@ d-i apt-setup/services-select multiselect
 # No NTP server is reachable; the clock is QEMU's RTC (the host's clock). cloudbr: true.
 d-i clock-setup/ntp boolean false
 # Instrumentation only (cloudbr sets no early_command): d-i's syslog to ttyS1 for the test.
-d-i preseed/early_command string tail -f /var/log/syslog >/dev/ttyS1 2>&1 &
+# The background tail must not keep debconf's pipes (fds 3-9) open: the frontend waits for
+# their EOF, and the install would hang right here (it did).
+d-i preseed/early_command string tail -f /var/log/syslog </dev/null >/dev/ttyS1 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
 """
-# Answers the overlay overrides, for the report (question -> why).
-OVERRIDES = {
-    "apt-setup/services-select": "no security/updates suites in the test mirror",
-    "clock-setup/ntp": "no NTP server reachable (restrict=on)",
-}
+# For the report (question -> why): cloudbr's answers the overlay replaces, and questions
+# cloudbr leaves to d-i's default that the overlay answers.
+OVERRIDES = {"clock-setup/ntp": "no NTP server reachable (restrict=on)"}
+DEFAULTS_ANSWERED = {"apt-setup/services-select": "no security/updates suites in the mirror"}
+ADDED = {"preseed/early_command": "instrumentation: d-i's syslog to ttyS1"}
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,8 @@ class InstallResult:
             "milestones": {k: round(v, 1) for k, v in self.milestones.items()},
             "not_found": self.not_found,
             "overrides": OVERRIDES,
+            "defaults_answered": DEFAULTS_ANSWERED,
+            "added": ADDED,
             "syslog_tail": self.syslog_tail,
         }
 
