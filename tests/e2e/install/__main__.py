@@ -84,7 +84,7 @@ def main() -> int:
     rows.append(("1. partial mirror", state, f"{time.monotonic() - t0:.0f}"))
     missing = mirror.manifest.get("udebs_not_served") or []
     if isinstance(missing, list) and missing:
-        print(f"e2e-install: the upstream serves no {len(missing)} of the udebs", flush=True)
+        print(f"e2e-install: {len(missing)} udebs are not served (404) by the upstream", flush=True)
 
     preseed = preseed_document((out / INSTALL_HOST / "preseed.cfg").read_bytes())
     macs = [n.mac for n in host.nics if n.mac]

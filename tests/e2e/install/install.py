@@ -197,7 +197,7 @@ def _watch(
         now = time.time()
         for stamp, status, path in _requests(requests):
             for name, test in MILESTONES:
-                if name not in seen and test(path):
+                if status == 200 and name not in seen and test(path):
                     seen[name] = stamp - t0
                     print(f"e2e-install: +{stamp - t0:6.0f}s {name}: {path}", flush=True)
             if status == 404 and path not in not_found:

@@ -44,6 +44,9 @@ PACKAGES_TXT = HERE / "packages.txt"
 KEYRING = Path("/usr/share/keyrings/debian-archive-keyring.gpg")
 # The index files the installer and the installed system's apt fetch (the rest 404).
 INDEXES = (
+    # choose-mirror checks the architecture in the component's own Release
+    "main/binary-amd64/Release",
+    "main/debian-installer/binary-amd64/Release",
     "main/binary-amd64/Packages.xz",
     "main/binary-amd64/Packages.gz",
     "main/debian-installer/binary-amd64/Packages.xz",
@@ -336,4 +339,5 @@ def _build(root: Path, netboot: Netboot) -> None:
         ),
     }
     (root / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
-    print(f"e2e-install: mirror ready: {manifest}", flush=True)
+    counts = {k: len(v) if isinstance(v, list) else v for k, v in manifest.items()}
+    print(f"e2e-install: mirror ready: {counts}", flush=True)
