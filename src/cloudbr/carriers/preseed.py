@@ -48,8 +48,9 @@ TEMPLATE = "autoinstall/preseed.cfg.j2"
 AUTHORIZED_KEYS = embed.AUTHORIZED_KEYS
 LATE_SCRIPT = "/root/cloudbr-late.sh"
 LATE_B64 = "/root/cloudbr-late.b64"
-# Width of the base64 words in the preseed, one per continued line.
-B64_WIDTH = 76
+# Width of the base64 words in the preseed, one per continued line: d-i's parser forks a few
+# processes per line, so few long lines load fast.
+B64_WIDTH = 1024
 # d-i passes the late_command to `sh -c` as one argument: the kernel's MAX_ARG_STRLEN.
 ARG_LIMIT = 128 * 1024
 
