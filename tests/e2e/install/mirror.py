@@ -38,6 +38,7 @@ from urllib.parse import unquote
 
 from ..image import cache_root
 from .netboot import Netboot
+from .serve import release_sha256
 
 HERE = Path(__file__).resolve().parent
 PACKAGES_TXT = HERE / "packages.txt"
@@ -72,19 +73,17 @@ def suite() -> str:
 
 
 def upstream() -> str:
-    """CLOUDBR_E2E_MIRROR, else the first bookworm mirror of this machine's apt sources."""
+    """CLOUDBR_E2E_MIRROR, else the first Debian mirror of this machine's apt sources (the
+    same rule as scripts/e2e-image.sh)."""
     env = os.environ.get("CLOUDBR_E2E_MIRROR")
     if env:
         return env.rstrip("/")
-    texts = [p.read_text() for p in sorted(Path("/etc/apt/sources.list.d").glob("*.sources"))]
-    uris = [u for t in texts for u in re.findall(r"^URIs:\s*(\S+)", t, re.M)]
-    for line in (
-        Path("/etc/apt/sources.list").read_text().splitlines()
-        if Path("/etc/apt/sources.list").exists()
-        else []
-    ):
-        if line.startswith("deb "):
-            uris += [w for w in line.split()[1:] if "://" in w][:1]
+    etc = Path("/etc/apt")
+    deb822 = [p.read_text() for p in sorted((etc / "sources.list.d").glob("*.sources"))]
+    uris = [u for text in deb822 for u in re.findall(r"^URIs:\s*(\S+)", text, re.M)]
+    lists = [etc / "sources.list", *sorted((etc / "sources.list.d").glob("*.list"))]
+    for text in (p.read_text() for p in lists if p.is_file()):
+        uris += re.findall(r"^deb\s+(?:\[[^]]*\]\s+)?(\S+)", text, re.M)
     for uri in uris:
         if "security" not in uri and re.search(r"/debian/?$", uri):
             return uri.rstrip("/")
@@ -117,20 +116,6 @@ def parse_index(text: str) -> Iterator[dict[str, str]]:
                 fields[key] = value.strip()
         if "Package" in fields:
             yield fields
-
-
-def release_sha256(release: str) -> dict[str, tuple[str, int]]:
-    """The SHA256 section of a Release file: path -> (hex, size)."""
-    out: dict[str, tuple[str, int]] = {}
-    section = False
-    for line in release.splitlines():
-        if not line.startswith(" "):
-            section = line.startswith("SHA256:")
-            continue
-        if section:
-            digest, size, path = line.split()
-            out[path] = (digest, int(size))
-    return out
 
 
 def udebs_for(index: Iterable[dict[str, str]], abi: str) -> list[dict[str, str]]:

@@ -27,16 +27,16 @@ BY_HASH = re.compile(
 )
 
 
-def release_sha256(release: str) -> dict[str, str]:
-    """path -> sha256 of the SHA256 section of a Release file."""
-    out: dict[str, str] = {}
+def release_sha256(release: str) -> dict[str, tuple[str, int]]:
+    """The SHA256 section of a Release file: path -> (hex digest, size)."""
+    out: dict[str, tuple[str, int]] = {}
     section = False
     for line in release.splitlines():
         if not line.startswith(" "):
             section = line.startswith("SHA256:")
         elif section:
-            digest, _, path = line.split()
-            out[path] = digest
+            digest, size, path = line.split()
+            out[path] = (digest, int(size))
     return out
 
 
@@ -48,7 +48,7 @@ def resolve(root: Path, url_path: str) -> Path | None:
         release = (root / m["dists"].lstrip("/") / "Release").resolve()
         if not release.is_relative_to(root) or not release.is_file():
             return None
-        for name, digest in release_sha256(release.read_text()).items():
+        for name, (digest, _) in release_sha256(release.read_text()).items():
             if digest == m["hex"] and name.rsplit("/", 1)[0] == m["dir"]:
                 path = f"{m['dists']}/{name}"
                 break

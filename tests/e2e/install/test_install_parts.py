@@ -24,9 +24,9 @@ from cloudbr.pipeline import render_host
 from .__main__ import INSTALL_HOST, INVENTORY, install_net
 from .disk import PROBE, PROBE_FILES, PROBE_WANTS, DiskError, cat, debugfs, grub_entry, prepare
 from .install import ADDED, DEFAULTS_ANSWERED, OVERLAY, OVERRIDES, preseed_document
-from .mirror import PACKAGES_TXT, groups, parse_index, release_sha256, udebs_for
+from .mirror import PACKAGES_TXT, groups, parse_index, udebs_for
 from .netboot import Netboot, newc
-from .serve import resolve
+from .serve import release_sha256, resolve
 
 NETBOOT = Netboot()
 needs_netboot = pytest.mark.skipif(
