@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import shlex
 import subprocess
 import sys
@@ -118,6 +119,25 @@ MILESTONES = (
 )
 
 
+# Milestones in d-i's syslog (copied to ttyS1 by the overlay's early_command), timed when
+# the watcher sees them (it polls every 2 s).
+SYSLOG_MILESTONES = (
+    (
+        "preseed read from the initrd",
+        re.compile(r"preseed: successfully loaded preseed file from file:///preseed.cfg"),
+    ),
+    (
+        "netcfg: static IPv4 on the install NIC",
+        re.compile(r"netcfg\[\d+\]: DEBUG: Writing static IPv4 stanza"),
+    ),
+    (
+        "anna: package retrieval failed",
+        re.compile(r"anna\[\d+\]: WARNING \*\*: package retrieval failed"),
+    ),
+    ("late_command run", re.compile(r"preseed: running preseed command preseed/late_command")),
+)
+
+
 def preseed_document(cloudbr_preseed: bytes) -> bytes:
     return cloudbr_preseed + OVERLAY.encode()
 
@@ -179,22 +199,34 @@ def run_install(
     t0 = time.time()
     proc = procs.spawn(argv, log=workdir / "install-qemu.log")
     try:
-        result = _watch(proc, t0, requests, workdir / "install-syslog.log", timeout)
+        result = watch(proc, t0, requests, workdir / "install-syslog.log", timeout)
     finally:
         procs.stop(proc)
     (workdir / "install-report.json").write_text(json.dumps(result.as_dict(), indent=1) + "\n")
     return result
 
 
-def _watch(
-    proc: subprocess.Popen[bytes], t0: float, requests: Path, syslog: Path, timeout: float
+def watch(
+    proc: subprocess.Popen[bytes],
+    t0: float,
+    requests: Path,
+    syslog: Path,
+    timeout: float,
+    grace: float = GRACE_S,
+    poll: float = 2.0,
 ) -> InstallResult:
+    """Follow the install until QEMU exits, a udeb 404s (+ `grace`) or `timeout`."""
     seen: dict[str, float] = {}
     not_found: list[str] = []
-    fatal_at: float | None = None
+    fatal: str | None = None
+    fatal_at = 0.0
     stopped = "timeout"
     while True:
         now = time.time()
+        for name, pattern in SYSLOG_MILESTONES:
+            if name not in seen and pattern.search(_text(syslog)):
+                seen[name] = now - t0
+                print(f"e2e-install: +{now - t0:6.0f}s {name}", flush=True)
         for stamp, status, path in _requests(requests):
             for name, test in MILESTONES:
                 if status == 200 and name not in seen and test(path):
@@ -202,28 +234,35 @@ def _watch(
                     print(f"e2e-install: +{stamp - t0:6.0f}s {name}: {path}", flush=True)
             if status == 404 and path not in not_found:
                 not_found.append(path)
-                if path.endswith(".udeb") and fatal_at is None:
-                    fatal_at = now
+                if path.endswith(".udeb") and fatal is None:
+                    fatal, fatal_at = path, now
                     print(f"e2e-install: +{now - t0:6.0f}s 404 {path}: anna cannot go on",
                           file=sys.stderr, flush=True)  # fmt: skip
         if proc.poll() is not None:
-            stopped = "installer finished (QEMU exited)" if fatal_at is None else "QEMU exited"
+            stopped = "installer finished (QEMU exited)" if fatal is None else "QEMU exited"
             break
-        if fatal_at is not None and now - fatal_at > GRACE_S:
-            stopped = f"anna: udeb not served by the mirror ({not_found[0]})"
+        if fatal is not None and now - fatal_at >= grace:
+            stopped = f"anna: udeb not served by the mirror ({fatal})"
             break
         if now - t0 > timeout:
             break
-        time.sleep(2)
-    ok = fatal_at is None and proc.returncode == 0 and stopped.startswith("installer finished")
+        time.sleep(poll)
+    ok = fatal is None and proc.returncode == 0 and stopped.startswith("installer finished")
     return InstallResult(
         ok=ok,
         stopped_at=stopped,
         seconds=time.time() - t0,
-        milestones=seen,
+        milestones=dict(sorted(seen.items(), key=lambda kv: kv[1])),
         not_found=not_found,
         syslog_tail=_tail(syslog, 60),
     )
+
+
+def _text(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")
+    except FileNotFoundError:
+        return ""
 
 
 def _requests(log: Path) -> list[tuple[float, int, str]]:
@@ -236,8 +275,4 @@ def _requests(log: Path) -> list[tuple[float, int, str]]:
 
 
 def _tail(path: Path, lines: int) -> list[str]:
-    try:
-        text = path.read_text(errors="replace")
-    except FileNotFoundError:
-        return []
-    return [line.rstrip("\r") for line in text.splitlines()[-lines:]]
+    return [line.rstrip("\r") for line in _text(path).splitlines()[-lines:]]

@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ from cloudbr.pipeline import render_host
 
 from .__main__ import INSTALL_HOST, INVENTORY, install_net
 from .disk import PROBE, PROBE_FILES, PROBE_WANTS, DiskError, cat, debugfs, grub_entry, prepare
-from .install import ADDED, DEFAULTS_ANSWERED, OVERLAY, OVERRIDES, preseed_document
+from .install import ADDED, DEFAULTS_ANSWERED, OVERLAY, OVERRIDES, preseed_document, watch
 from .mirror import PACKAGES_TXT, groups, parse_index, udebs_for
 from .netboot import Netboot, newc
 from .serve import release_sha256, resolve
@@ -277,3 +278,35 @@ def test_grub_entry_needs_linux_and_initrd() -> None:
     assert grub_entry(GRUB_CFG).kernel == "/boot/vmlinuz-6.1.0-50-amd64"
     with pytest.raises(DiskError):
         grub_entry("menuentry 'x' {\n}\n")
+
+
+# -- following the install --------------------------------------------------------------------
+def test_watch_stops_at_the_first_udeb_the_mirror_lacks(tmp_path: Path) -> None:
+    requests, syslog = tmp_path / "requests.log", tmp_path / "syslog.log"
+    t0 = time.time()
+    requests.write_text(
+        f"{t0 + 1} 404 GET /debian/dists/oldstable/Release 0\n"
+        f"{t0 + 2} 200 GET /debian/dists/bookworm/Release 149266\n"
+        f"{t0 + 3} 200 GET /debian/dists/bookworm/main/debian-installer/binary-amd64/Packages.xz 5\n"
+        f"{t0 + 4} 404 GET /debian/pool/main/a/apt-setup/apt-mirror-setup_0.182_all.udeb 0\n"
+    )
+    syslog.write_text(
+        "Dec  1 22:00:37 preseed: successfully loaded preseed file from file:///preseed.cfg\n"
+    )
+    guest = subprocess.Popen(["sleep", "30"])
+    try:
+        result = watch(guest, t0, requests, syslog, timeout=20, grace=0, poll=0.05)
+    finally:
+        guest.kill()
+        guest.wait()
+    assert not result.ok
+    assert result.stopped_at == (
+        "anna: udeb not served by the mirror "
+        "(/debian/pool/main/a/apt-setup/apt-mirror-setup_0.182_all.udeb)"
+    )
+    assert list(result.milestones) == [
+        "preseed read from the initrd",
+        "mirror reached (netcfg static network up)",
+        "udeb index",
+    ]
+    assert result.milestones["udeb index"] == pytest.approx(3, abs=0.01)
