@@ -173,20 +173,31 @@ def _fetch(url: str, dest: Path, sha256: str | None = None, size: int | None = N
     dest.parent.mkdir(parents=True, exist_ok=True)
     if sha256 is not None and dest.is_file() and _sha256(dest) == sha256:
         return  # a retried build keeps what it already has
-    try:
-        with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as resp:
-            data = resp.read()
-    except urllib.error.HTTPError as exc:
-        if exc.code == 404:
-            raise NotServed(f"{url}: 404") from exc
-        raise MirrorError(f"{url}: {exc}") from exc
-    except OSError as exc:
-        raise MirrorError(f"{url}: {exc}") from exc
+    data = _get(url)
     if size is not None and len(data) != size:
         raise MirrorError(f"{url}: {len(data)} bytes, expected {size}")
     if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
         raise MirrorError(f"{url}: SHA256 mismatch")
     dest.write_bytes(data)
+
+
+def _get(url: str, attempts: int = 3) -> bytes:
+    """The body of `url`; a 404 is NotServed, other failures (name resolution, resets) are
+    retried a few times."""
+    error: OSError | None = None
+    for attempt in range(1, attempts + 1):
+        try:
+            with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as resp:
+                body: bytes = resp.read()
+                return body
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:
+                raise NotServed(f"{url}: 404") from exc
+            error = exc
+        except OSError as exc:
+            error = exc
+        time.sleep(2 * attempt)
+    raise MirrorError(f"{url}: {error}")
 
 
 def _sha256(path: Path) -> str:
