@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from cloudbr.carriers.preseed import install_nic
 from cloudbr.inventory import load_inventory
 from cloudbr.model import Host
 from cloudbr.pipeline import render_host
@@ -53,6 +54,21 @@ def install_net(host: Host) -> InstallNet:
         if ip not in address.network:
             raise SystemExit(f"{host.hostname}: {ip} is outside {address.network}")
     return net
+
+
+def netcfg_used_preseed(syslog: Path, host: Host) -> tuple[bool, str]:
+    """d-i's netcfg configured the install NIC with the preseed's static address and found
+    its gateway (lines of netcfg's own log, netcfg 1.187+deb12u1)."""
+    text = syslog.read_text(errors="replace") if syslog.exists() else ""
+    nic = install_nic(host)
+    wanted = [
+        f"executing: ip addr add {host.primary_address} broadcast "
+        f"{host.primary_address.network.broadcast_address} dev {nic}",
+        f"ARPING {host.primary_bridge.gateway4} from {host.primary_address.ip} {nic}",
+        f"INFO: Gateway reachable on {nic}",
+    ]
+    missing = [w for w in wanted if w not in text]
+    return not missing, f"not in d-i's syslog: {missing}"
 
 
 def workdir() -> Path:
@@ -92,6 +108,10 @@ def main() -> int:
     rows.append(("2. install (d-i)", "PASS" if result.ok else "FAIL", f"{result.seconds:.0f}"))
     for name, secs in result.milestones.items():
         rows.append((f"   {name}", "", f"{secs:.0f}"))
+    netcfg_ok, netcfg_detail = netcfg_used_preseed(work / "install" / "install-syslog.log", host)
+    rows.append(("   netcfg used the preseed's network", "PASS" if netcfg_ok else "FAIL", ""))
+    if not netcfg_ok:
+        print(f"e2e-install: netcfg: {netcfg_detail}", flush=True)
     if not result.ok:
         rows.append(("   stopped at", result.stopped_at, ""))
         rows += [("3. boot installed disk", "not run", ""), ("4. checks", "not run", "")]

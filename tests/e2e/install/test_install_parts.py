@@ -22,7 +22,7 @@ from cloudbr.inventory import load_inventory
 from cloudbr.model import Backend
 from cloudbr.pipeline import render_host
 
-from .__main__ import INSTALL_HOST, INVENTORY, install_net
+from .__main__ import INSTALL_HOST, INVENTORY, install_net, netcfg_used_preseed
 from .disk import PROBE, PROBE_FILES, PROBE_WANTS, DiskError, cat, debugfs, grub_entry, prepare
 from .install import ADDED, DEFAULTS_ANSWERED, OVERLAY, OVERRIDES, preseed_document, watch
 from .mirror import PACKAGES_TXT, groups, parse_index, udebs_for
@@ -310,3 +310,25 @@ def test_watch_stops_at_the_first_udeb_the_mirror_lacks(tmp_path: Path) -> None:
         "udeb index",
     ]
     assert result.milestones["udeb index"] == pytest.approx(3, abs=0.01)
+
+
+# Lines of d-i's syslog from a run of `make e2e-install` on this machine (netcfg 1.187+deb12u1).
+NETCFG_LOG = """\
+Dec  1 22:16:41 netcfg[3243]: INFO: Activating interface eth0
+Dec  1 22:16:41 netcfg[3243]: INFO: executing: ip addr add 192.168.100.40/24 broadcast 192.168.100.255 dev eth0
+Dec  1 22:16:42 netcfg[3243]: ARPING 192.168.100.1 from 192.168.100.40 eth0
+Dec  1 22:16:42 netcfg[3243]: Unicast reply from 192.168.100.1 [52:55:c0:a8:64:01] 4.750ms
+Dec  1 22:16:42 netcfg[3243]: INFO: Gateway reachable on eth0
+"""
+
+
+def test_netcfg_check_wants_the_preseeds_address_and_gateway(tmp_path: Path) -> None:
+    inv = load_inventory(INVENTORY)
+    host = next(h for h in inv.hosts if h.hostname == INSTALL_HOST)
+    log = tmp_path / "syslog"
+    log.write_text(NETCFG_LOG)
+    assert netcfg_used_preseed(log, host) == (True, "not in d-i's syslog: []")
+    log.write_text(NETCFG_LOG.replace("192.168.100.40/24", "10.0.2.15/24"))
+    ok, detail = netcfg_used_preseed(log, host)
+    assert not ok
+    assert "ip addr add 192.168.100.40/24" in detail
