@@ -28,6 +28,7 @@ from .install import ADDED, DEFAULTS_ANSWERED, OVERLAY, OVERRIDES, preseed_docum
 from .mirror import PACKAGES_TXT, groups, parse_index, udebs_for
 from .netboot import Netboot, newc
 from .serve import release_sha256, resolve
+from .synthetic import tree_requests
 
 NETBOOT = Netboot()
 needs_netboot = pytest.mark.skipif(
@@ -332,3 +333,20 @@ def test_netcfg_check_wants_the_preseeds_address_and_gateway(tmp_path: Path) -> 
     ok, detail = netcfg_used_preseed(log, host)
     assert not ok
     assert "ip addr add 192.168.100.40/24" in detail
+
+
+@pytest.mark.skipif(
+    any(shutil.which(t) is None for t in ("mkfs.ext4", "debugfs")), reason="needs e2fsprogs"
+)
+def test_tree_requests_lay_a_tree_down_with_modes_and_links(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    (tree / "etc/network").mkdir(parents=True)
+    (tree / "etc/network/interfaces").write_text("auto lo\n")
+    (tree / "etc/network/interfaces").chmod(0o600)
+    (tree / "etc/link").symlink_to("/etc/network/interfaces")
+    fs = tmp_path / "fs.ext4"
+    subprocess.run(["mkfs.ext4", "-q", "-F", str(fs), "8M"], check=True)
+    debugfs(str(fs), *tree_requests(tree), write=True)
+    assert cat(str(fs), "/etc/network/interfaces") == b"auto lo\n"
+    assert "Mode:  0600" in debugfs(str(fs), "stat /etc/network/interfaces")
+    assert 'Fast link dest: "/etc/network/interfaces"' in debugfs(str(fs), "stat /etc/link")
