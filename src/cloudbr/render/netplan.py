@@ -18,6 +18,7 @@ import yaml
 
 from cloudbr.files import HEADER, SECRET, File, FileMap
 from cloudbr.model import Bond, Bridge, Dns, Host, Nic, Vlan
+from cloudbr.platform_versions import platform
 
 NAME = "netplan"
 
@@ -134,8 +135,9 @@ def network_config(host: Host, *, gateway6_key: bool = False) -> dict[str, Any]:
         config["vlans"] = {vlan.name: _vlan(vlan) for vlan in host.vlans}
     if host.bridges:
         config["bridges"] = {b.name: _bridge(b, gateway6_key) for b in host.bridges}
-    if not host.ipv6:
-        # networkd turns IPv6 back on for link-local addresses whatever sysctl says.
+    if not host.ipv6 and platform(host).netplan_link_local:
+        # networkd turns IPv6 back on for link-local addresses whatever sysctl says. Netplan
+        # before 0.39 (bionic's release pocket) refuses the key: there the sysctl stays alone.
         for section in ("ethernets", "bonds", "vlans", "bridges"):
             for conf in config.get(section, {}).values():
                 conf["link-local"] = []
