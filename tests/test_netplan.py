@@ -276,6 +276,7 @@ def _leaves(node: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix: node}
 
 
+LINK_LOCAL = "ipv6: false: networkd would otherwise re-enable IPv6 for link-local addresses"
 # Path prefix -> why ours differs. Every difference must fall under one, and each is used.
 NETPLAN_CORRECTIONS = {
     "/network/renderer": "explicit networkd, the only renderer 18.04 servers ship",
@@ -298,6 +299,15 @@ NETPLAN_CORRECTIONS = {
     "/network/bridges/cloudbr0/parameters": "explicit stp: false / forward-delay: 0",
     "/network/bridges/cloudbr1/parameters": "explicit stp: false / forward-delay: 0",
     "/network/bridges/cloudbr100/parameters": "explicit stp: false / forward-delay: 0",
+    "/network/ethernets/eth0/link-local": LINK_LOCAL,
+    "/network/ethernets/eth1/link-local": LINK_LOCAL,
+    "/network/ethernets/eth2/link-local": LINK_LOCAL,
+    "/network/ethernets/eth3/link-local": LINK_LOCAL,
+    "/network/bonds/bond0/link-local": LINK_LOCAL,
+    "/network/bonds/bond1/link-local": LINK_LOCAL,
+    "/network/bridges/cloudbr0/link-local": LINK_LOCAL,
+    "/network/bridges/cloudbr1/link-local": LINK_LOCAL,
+    "/network/bridges/cloudbr100/link-local": LINK_LOCAL,
 }
 
 

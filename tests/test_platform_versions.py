@@ -15,6 +15,7 @@ from cloudbr.model import Backend, Distro, Host
 from cloudbr.platform_versions import PLATFORMS, platform
 from cloudbr.render import eni, ifcfg, netplan, ovs_firstboot
 from tests.conftest import EXAMPLES
+from tests.support.debian_installer import run_installer
 from tests.test_eni import HOSTS
 
 
@@ -109,14 +110,21 @@ def test_dns_reaches_the_resolver(tmp_path: Path) -> None:
     assert "resolvconf" not in preseed.packages(u18)
 
 
-def test_netplan_link_local_only_from_0_39() -> None:
+def test_netplan_0_39_is_guaranteed_where_link_local_is_written(tmp_path: Path) -> None:
     """netplan 0.39 added `link-local`; bionic's release pocket has 0.36.1, whose parser
-    rejects unknown keys: the bionic file and the seed Ubuntu's cloud-init passes to netplan
-    leave it out (the tree's sysctl still turns IPv6 off)."""
-    no_v6 = HOSTS["ubuntu1804-bridge"]
-    assert not no_v6.ipv6
-    assert "link-local" not in netplan.document(no_v6)
-    assert b"disable_ipv6 = 1" in render.rootfs(no_v6)["/etc/sysctl.d/90-cloudbr.conf"].content
-    d12 = HOSTS["debian12-bridge"]
-    assert "link-local" in str(netplan.network_config(d12))
-    assert PLATFORMS[Distro.UBUNTU1804].netplan == (0, 36, 1)
+    rejects unknown keys. The preseed therefore enables bionic-updates and installs
+    netplan.io from it (0.99+), as d-i reads the file."""
+    host = HOSTS["ubuntu1804-bridge"]
+    assert not host.ipv6
+    assert "link-local" in netplan.document(host)
+    assert platform(host).netplan_link_local
+    got = run_installer(
+        preseed.document(host, render.rootfs(host)),
+        ["pkgsel/include", "apt-setup/services-select", "mirror/suite"],
+        tmp_path,
+    )
+    assert "netplan.io" in got.answers["pkgsel/include"].split()
+    assert "updates" in got.answers["apt-setup/services-select"].replace(",", " ").split()
+    assert got.answers["mirror/suite"] == "bionic"
+    # Where netplan is not what the host runs, nothing depends on the key.
+    assert not PLATFORMS[Distro.CENTOS7].netplan_link_local

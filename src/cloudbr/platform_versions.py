@@ -5,8 +5,10 @@ The versions are the oldest a supported install gets, read from each release's p
 the consumers' sources at those versions:
 - CentOS 7.9: Open vSwitch from RDO Train (2.12 or older), cloud-init 19.4, no netplan.
 - Ubuntu 18.04: openvswitch 2.9.x (2.9.0 in the release pocket), netplan.io 0.36.1 in the
-  release pocket (0.99 only from bionic-updates), cloud-init 23.1 last (older in older
-  images), ifupdown 0.8, systemd-resolved owning /etc/resolv.conf, no resolvconf.
+  release pocket and 0.99+ in bionic-updates: the preseed enables updates and installs
+  netplan.io from there, and an image with cloud-init 23.1 (bionic's last, the oldest the
+  seed supports) was built from updates; ifupdown 0.8, systemd-resolved owning
+  /etc/resolv.conf, no resolvconf.
 - Debian 12: openvswitch 3.1, netplan 0.106 (not installed by default), cloud-init 22.4,
   ifupdown 0.8.41 with resolvconf (installed by the preseed) for `dns-*` options.
 """
@@ -33,7 +35,8 @@ OVS_HOOK_UPS_MEMBERS: Version = (2, 9, 3)
 class Platform:
     ovs: Version
     cloud_init: Version
-    netplan: Version | None  # None: netplan is not what the platform's networking uses
+    # The netplan a host is guaranteed (None: netplan is not what its networking uses).
+    netplan: Version | None
     # Whether ifupdown's dns-nameservers/dns-search reach the resolver: only through
     # resolvconf's ifupdown hook, which the platform's install must bring.
     eni_dns_reaches_resolver: bool
@@ -56,7 +59,7 @@ PLATFORMS: dict[Distro, Platform] = {
         ovs=(2, 12), cloud_init=(19, 4), netplan=None, eni_dns_reaches_resolver=False
     ),
     Distro.UBUNTU1804: Platform(
-        ovs=(2, 9, 0), cloud_init=(23, 1), netplan=(0, 36, 1), eni_dns_reaches_resolver=False
+        ovs=(2, 9, 0), cloud_init=(23, 1), netplan=(0, 99), eni_dns_reaches_resolver=False
     ),
     Distro.DEBIAN12: Platform(
         ovs=(3, 1), cloud_init=(22, 4), netplan=(0, 106), eni_dns_reaches_resolver=True

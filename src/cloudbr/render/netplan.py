@@ -137,7 +137,7 @@ def network_config(host: Host, *, gateway6_key: bool = False) -> dict[str, Any]:
         config["bridges"] = {b.name: _bridge(b, gateway6_key) for b in host.bridges}
     if not host.ipv6 and platform(host).netplan_link_local:
         # networkd turns IPv6 back on for link-local addresses whatever sysctl says. Netplan
-        # before 0.39 (bionic's release pocket) refuses the key: there the sysctl stays alone.
+        # before 0.39 (bionic's release pocket) refuses the key: the preseed installs 0.99+.
         for section in ("ethernets", "bonds", "vlans", "bridges"):
             for conf in config.get(section, {}).values():
                 conf["link-local"] = []
