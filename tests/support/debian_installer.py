@@ -13,8 +13,10 @@
   `/bin/preseed_command` runs it (`log-output sh -c "$command"`, d-i's busybox sh and its real
   `in-target`). Set and get stay in one debconf run because cdebconf's file database turns a
   stored `\\n` into a newline when it is reloaded.
-  The parser is d-i's shell `debconf-set-selections` (source package `preseed`,
-  debconf-set-selections in its root; the copy run here is the one in the 12 initrd): it drops
+  The parser is d-i's shell `debconf-set-selections` (source package `preseed`, file
+  debconf-set-selections; the copy run here is the one in the initrd of
+  debian-installer-12-netboot-amd64 20230607+deb12u15; no public mirror of the package's
+  repository was reachable to cite a commit): it drops
   `#` and blank lines, strips each line's leading whitespace and joins a line ending in `\\` to
   the next with one space.
 """
@@ -26,7 +28,7 @@ import hashlib
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,9 +51,8 @@ def _locked(path: Path) -> Iterator[None]:
         yield
 
 
-def _cached(name: str, build: object) -> Path:
+def _cached(name: str, build: Callable[[Path], None]) -> Path:
     """cache/<name>/root, built by build(tmp_root) once, atomically, under a lock."""
-    assert callable(build)
     final = cache_root() / name
     with _locked(cache_root() / f"{name}.lock"):
         if not (final / "root").is_dir():
