@@ -474,9 +474,12 @@ iface cloudbr100 inet static
 ENI_CORRECTIONS: dict[tuple[str, str], str] = {
     ("cloudbr0", "netmask"): "255.255.155.0 is not a valid netmask; /24 is 255.255.255.0",
     ("cloudbr0", "gateway"): "the post's text and inventory use .1, its file .100",
-    ("cloudbr0", "dns-nameserver"): "not an ifupdown/resolvconf option: dns-nameservers",
-    ("cloudbr0", "dns-nameservers"): "plural, with both servers",
-    ("cloudbr0", "dns-search"): "the post's search domain was missing from the file",
+    ("cloudbr0", "dns-nameserver"): "no such option, and bionic's ifupdown hands dns-* to "
+    "resolvconf only (absent): DNS goes in /etc/systemd/resolved.conf.d",
+    ("eth0", "auto"): "OVS 2.9.0-2.9.2's hook never ups bond members: ifupdown must",
+    ("eth1", "auto"): "OVS 2.9.0-2.9.2's hook never ups bond members: ifupdown must",
+    ("eth2", "auto"): "OVS 2.9.0-2.9.2's hook never ups bond members: ifupdown must",
+    ("eth3", "auto"): "OVS 2.9.0-2.9.2's hook never ups bond members: ifupdown must",
     ("cloudbr0", "ovs_ports"): "the fake bridge comes up through its parent's ovs_ports",
     ("bond0", "ovs_option"): "ignored by the hook: the option is ovs_options (plural)",
     ("bond0", "ovs_options"): "bond-detect-mode/bond-miimon-interval (miimon is no key)",

@@ -15,7 +15,7 @@ from cloudbr.model import Backend, Distro, Host
 from cloudbr.platform_versions import PLATFORMS, platform
 from cloudbr.render import eni, ifcfg, netplan, ovs_firstboot
 from tests.conftest import EXAMPLES
-from tests.support.debian_installer import run_installer
+from tests.support.debian_installer import run_in_debian_root, run_installer
 from tests.test_eni import HOSTS
 
 
@@ -103,11 +103,50 @@ def test_dns_reaches_the_resolver(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     servers = " ".join(str(s) for s in u18.dns.servers)
     assert f"[Resolve]\nDNS={servers}\nDomains={' '.join(u18.dns.search)}" in out.stdout
-    d12 = HOSTS["debian12-ovs"]
-    assert eni.RESOLVED_DROPIN not in eni.render(d12)
-    assert b"dns-nameservers " + servers.encode() in eni.render(d12)[eni.INTERFACES].content
-    assert "resolvconf" in preseed.packages(d12)
     assert "resolvconf" not in preseed.packages(u18)
+
+
+@pytest.mark.parametrize("name", ["debian12-ovs", "debian12-bridge"])
+def test_debian12_dns_reaches_resolv_conf_through_resolvconf(name: str, tmp_path: Path) -> None:
+    """Debian 12: ifupdown exports each option of the stanza as IF_<OPTION> (interfaces(5))
+    to its if-up.d hooks; resolvconf's hook (installed by the preseed) feeds them to
+    resolvconf, whose resolv.conf is /etc/resolv.conf. Run in a real Debian 12 root."""
+    host = HOSTS[name]
+    assert eni.RESOLVED_DROPIN not in eni.render(host)
+    assert "resolvconf" in preseed.packages(host)
+    path = _interfaces(host, tmp_path)
+    bridge = host.primary_bridge
+    out = subprocess.run(
+        ["ifquery", "-i", str(path), "--state-dir", str(tmp_path / "st"), bridge.name],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    env = [
+        "IF_" + key.upper().replace("-", "_") + "=" + value.strip()
+        for key, value in (line.split(":", 1) for line in out.splitlines())
+        if key.startswith("dns-")
+    ]
+    assert len(env) == 2
+    script = (
+        "mkdir -p /run/resolvconf/interface && touch /run/resolvconf/enable-updates && "
+        '/usr/bin/env "$@" /etc/network/if-up.d/000resolvconf && cat /etc/resolv.conf'
+    )
+    res = run_in_debian_root(
+        tmp_path / "root",
+        "sh",
+        "-c",
+        script,
+        "sh",
+        f"IFACE={bridge.name}",
+        "ADDRFAM=inet",
+        *env,
+    )
+    assert res.returncode == 0, res.stderr
+    lines = [ln for ln in res.stdout.splitlines() if ln and not ln.startswith("#")]
+    assert lines == [f"nameserver {s}" for s in bridge.dns.servers] + [
+        "search " + " ".join(bridge.dns.search)
+    ]
 
 
 def test_netplan_0_39_is_guaranteed_where_link_local_is_written(tmp_path: Path) -> None:
