@@ -187,23 +187,8 @@ def run_installer(
         dest.write_bytes(content)
         dest.chmod(0o755)
     target = str(debian_root()) if late else ""
-    subprocess.run(
-        [
-            "unshare",
-            "--mount",
-            "--propagation",
-            "private",
-            "sh",
-            "-c",
-            NAMESPACE,
-            "sh",
-            str(work),
-            str(installer_root()),
-            target,
-        ],
-        check=True,
-        timeout=TIMEOUT_S,
-    )
+    res = in_mount_namespace(NAMESPACE, str(work), str(installer_root()), target)
+    assert res.returncode == 0, res.stdout + res.stderr
     answers = {
         q: (io / f"answer.{i}").read_text()
         for i, q in enumerate(questions, 1)
@@ -235,20 +220,13 @@ def run_in_debian_root(work: Path, *argv: str) -> subprocess.CompletedProcess[st
     """argv in a chroot of a scratch overlay of the Debian root (fresh /run)."""
     for d in ("root", "root.upper", "root.work"):
         (work / d).mkdir(parents=True)
+    return in_mount_namespace(IN_ROOT, str(work), str(debian_root()), *argv)
+
+
+def in_mount_namespace(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """sh -c script with args, in a private mount namespace: its mounts vanish with it."""
     return subprocess.run(
-        [
-            "unshare",
-            "--mount",
-            "--propagation",
-            "private",
-            "sh",
-            "-c",
-            IN_ROOT,
-            "sh",
-            str(work),
-            str(debian_root()),
-            *argv,
-        ],
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", *args],
         capture_output=True,
         text=True,
         timeout=TIMEOUT_S,
