@@ -12,7 +12,7 @@ BACKEND   ?= linuxbridge
 # flat: one ext4 filesystem booted with QEMU direct kernel boot (this machine, CI, e2e).
 IMAGE_LAYOUT ?= partitioned
 
-.PHONY: all demo test lint typecheck unit e2e bench image schema wheel clean deps
+.PHONY: all demo test lint typecheck unit e2e e2e-install bench image schema wheel clean deps
 
 all: test
 
@@ -48,6 +48,11 @@ unit: deps
 e2e: deps
 	scripts/install-system-deps.sh scripts/apt-e2e.txt
 	$(BIN)/python -m tests.e2e
+
+## e2e-install: debian-installer installs one host from its preseed under QEMU, then boots it
+e2e-install: deps
+	scripts/install-system-deps.sh scripts/apt-e2e.txt scripts/apt-e2e-install.txt
+	$(BIN)/python -m tests.e2e.install
 
 ## bench: 1,000-host render benchmark
 bench: deps

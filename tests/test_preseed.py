@@ -13,6 +13,7 @@ import os
 import re
 import shlex
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -168,8 +169,7 @@ def _truncate(text: str) -> str:
 
 
 @pytest.mark.parametrize("damage", [_corrupt, _truncate])
-def test_a_broken_payload_fails_the_install(damage: object, tmp_path: Path) -> None:
-    assert callable(damage)
+def test_a_broken_payload_fails_the_install(damage: Callable[[str], str], tmp_path: Path) -> None:
     host = PRESEED_HOSTS["ubuntu1804-ovs"]
     text = damage(build(host)[1])
     assert text != build(host)[1]

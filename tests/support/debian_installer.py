@@ -3,7 +3,7 @@
 - `installer_root()`: the text initrd of debian-installer-12-netboot-amd64 (a gzip'd cpio),
   unpacked once into the cache with every template of /var/lib/dpkg/info loaded by cdebconf's
   `debconf-loadtemplate`, as d-i's S20templates does at startup.
-- `debian_root()`: a Debian 12 minbase root with systemd (mmdebstrap, from this machine's apt
+- `debian_root()`: a Debian 12 minbase root with systemd and resolvconf (mmdebstrap, from this machine's apt
   sources), built once into the cache. apt's lists are kept: the late script's
   `apt-get purge` must be able to tell an absent package from an unknown one.
 - `run_installer()`: in a private mount namespace, an overlay of each (neither cache is ever
@@ -13,8 +13,10 @@
   `/bin/preseed_command` runs it (`log-output sh -c "$command"`, d-i's busybox sh and its real
   `in-target`). Set and get stay in one debconf run because cdebconf's file database turns a
   stored `\\n` into a newline when it is reloaded.
-  The parser is d-i's shell `debconf-set-selections` (source package `preseed`,
-  debconf-set-selections in its root; the copy run here is the one in the 12 initrd): it drops
+  The parser is d-i's shell `debconf-set-selections` (source package `preseed`, file
+  debconf-set-selections; the copy run here is the one in the initrd of
+  debian-installer-12-netboot-amd64 20230607+deb12u15; no public mirror of the package's
+  repository was reachable to cite a commit): it drops
   `#` and blank lines, strips each line's leading whitespace and joins a line ending in `\\` to
   the next with one space.
 """
@@ -26,13 +28,19 @@ import hashlib
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 INITRD = Path("/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64/initrd.gz")
-MMDEBSTRAP = ("mmdebstrap", "--variant=minbase", "--include=systemd", "--skip=cleanup/apt/lists")
+# resolvconf: what the preseed installs on Debian 12 for ifupdown's dns-* options.
+MMDEBSTRAP = (
+    "mmdebstrap",
+    "--variant=minbase",
+    "--include=systemd,resolvconf",
+    "--skip=cleanup/apt/lists",
+)
 TIMEOUT_S = 900
 
 
@@ -49,9 +57,8 @@ def _locked(path: Path) -> Iterator[None]:
         yield
 
 
-def _cached(name: str, build: object) -> Path:
+def _cached(name: str, build: Callable[[Path], None]) -> Path:
     """cache/<name>/root, built by build(tmp_root) once, atomically, under a lock."""
-    assert callable(build)
     final = cache_root() / name
     with _locked(cache_root() / f"{name}.lock"):
         if not (final / "root").is_dir():
@@ -180,23 +187,8 @@ def run_installer(
         dest.write_bytes(content)
         dest.chmod(0o755)
     target = str(debian_root()) if late else ""
-    subprocess.run(
-        [
-            "unshare",
-            "--mount",
-            "--propagation",
-            "private",
-            "sh",
-            "-c",
-            NAMESPACE,
-            "sh",
-            str(work),
-            str(installer_root()),
-            target,
-        ],
-        check=True,
-        timeout=TIMEOUT_S,
-    )
+    res = in_mount_namespace(NAMESPACE, str(work), str(installer_root()), target)
+    assert res.returncode == 0, res.stdout + res.stderr
     answers = {
         q: (io / f"answer.{i}").read_text()
         for i, q in enumerate(questions, 1)
@@ -210,4 +202,32 @@ def run_installer(
         late_output=(io / "late.out").read_text() if (io / "late.out").exists() else "",
         target_changes=work / "target.upper",
         enabled_units=(io / "enabled").read_text() if (io / "enabled").exists() else "",
+    )
+
+
+# Runs on this machine, as root, in a new mount namespace: an overlay of the Debian root.
+IN_ROOT = r"""set -eu
+work=$1
+mount -t overlay overlay -o "lowerdir=$2,upperdir=$work/root.upper,workdir=$work/root.work" \
+    "$work/root"
+mount -t tmpfs tmpfs "$work/root/run"
+shift 2
+chroot "$work/root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"
+"""
+
+
+def run_in_debian_root(work: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    """argv in a chroot of a scratch overlay of the Debian root (fresh /run)."""
+    for d in ("root", "root.upper", "root.work"):
+        (work / d).mkdir(parents=True)
+    return in_mount_namespace(IN_ROOT, str(work), str(debian_root()), *argv)
+
+
+def in_mount_namespace(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """sh -c script with args, in a private mount namespace: its mounts vanish with it."""
+    return subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", *args],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
     )

@@ -160,7 +160,9 @@ def packages(host: Host) -> list[str]:
         pkgs += ["ifupdown", "openvswitch-switch"]
     elif host.distro is Distro.UBUNTU1804:
         # networkd builds the bonds and bridges from netplan; brctl is for the operator.
-        pkgs += ["bridge-utils"]
+        # netplan.io from bionic-updates (0.99+): the release pocket's 0.36.1 has no
+        # `link-local` (0.39) and refuses the whole file.
+        pkgs += ["bridge-utils", "netplan.io"]
     else:
         pkgs += ["ifupdown", "ifenslave", "bridge-utils"]
     if host.distro is Distro.DEBIAN12:
