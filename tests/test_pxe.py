@@ -1,8 +1,9 @@
 """OUT/pxe/: boot entries per MAC, and dnsmasq and nginx configurations their daemons accept.
 
 Consumers: `dnsmasq --test -C` (dnsmasq-base 2.90), `nginx -t` (nginx 1.22) and
-`grub-script-check` (GRUB 2.06, the UEFI entries), then a real nginx in a network namespace of the test that must serve each document to its host's install address only. The
-booted proof (iPXE -> debian-installer fetching its preseed) is the e2e case cloudbr-pxe-d12.
+`grub-script-check` (GRUB 2.06, the UEFI entries), then a real nginx in a network namespace
+of the test, which must serve each document to its host's install address only. The booted
+proof (iPXE -> debian-installer fetching its preseed) is the e2e case cloudbr-pxe.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import pytest
 import yaml
 
 from cloudbr.cli import main
-from tests.conftest import EXAMPLES
 
 SECRET = "unit-test-secret-0123456789abcdefghijkl"
 
@@ -348,13 +348,6 @@ def test_documents_reach_their_own_host_only(served: tuple[Path, str]) -> None:
     assert request(ns, "/cloudbr/el1/kickstart.cfg", "10.1.0.21")[0] == 403
 
 
-def test_lab_example_renders_a_pxe_tree(tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    assert main(["render", str(EXAMPLES / "lab.yaml"), "-o", str(out), "-q"]) == 0
-    assert dnsmasq_test(out / "pxe/dnsmasq.conf").returncode == 0
-    assert len(list((out / "pxe/ipxe").glob("*.ipxe"))) == 3
-
-
 def test_quoted_values_survive_each_loader(tmp_path: Path) -> None:
     """d-i wants `netcfg/get_nameservers="a b"` (the kernel drops the quotes). pxelinux and
     iPXE pass the line on as written; GRUB's parser would drop the quotes and split the
@@ -392,13 +385,3 @@ def test_grub_accepts_its_entries(tmp_path: Path) -> None:
         ["grub-script-check", str(broken)], capture_output=True, timeout=30, check=False
     )
     assert res.returncode != 0
-
-
-def test_prune_keeps_the_pxe_tree_while_site_pxe_is_set(tmp_path: Path) -> None:
-    inv = tmp_path / "inv.yaml"
-    inv.write_text(inventory({}))
-    out = tmp_path / "out"
-    assert main(["render", str(inv), "-o", str(out), "-q", "--prune"]) == 0
-    assert (out / "pxe/manifest.json").is_file()
-    assert main(["render", str(inv), "-o", str(out), "-q", "--prune", "--host", "el1"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["deb1", "el1", "pxe"]
