@@ -26,6 +26,7 @@ from .harness import HostCase, Scenario
 HERE = Path(__file__).resolve().parent
 INVENTORY = HERE / "inventory.yaml"
 FIRSTBOOT_RERUN = HERE / "guest" / "firstboot-rerun.sh"
+VERIFY_DRIFT = HERE / "guest" / "verify-drift.py"
 WANTS = "etc/systemd/system/multi-user.target.wants"
 
 
@@ -131,9 +132,27 @@ def _case(
             "duration_s": 6,
             **({"ovs": True} if host.backend is Backend.OVS else {}),
         }
-    if firstboot_rerun:
-        case.check_script = FIRSTBOOT_RERUN
+    case.check_script = extra_check(out, host.hostname, firstboot_rerun)
+    case.options["extra_check_timeout_s"] = 240
     return case
+
+
+def extra_check(out: Path, name: str, firstboot_rerun: bool) -> Path:
+    """The guest's extra check: the first-boot re-run (OVS cases that ask for it), then
+    cloudbr-verify with drift injection. The harness ships one script, so this one carries
+    both (quoted heredocs: nothing in them is expanded)."""
+    parts = [("rerun.sh", "bash", FIRSTBOOT_RERUN)] if firstboot_rerun else []
+    parts.append(("verify-drift.py", "/usr/bin/python3", VERIFY_DRIFT))
+    lines = ["#!/bin/bash", "fail=0", "mkdir -p /run/cloudbr-e2e"]
+    for file, interpreter, src in parts:
+        body = src.read_text()
+        assert "\nCLOUDBR_EOF\n" not in body
+        lines += [f"cat >/run/cloudbr-e2e/{file} <<'CLOUDBR_EOF'", body.rstrip("\n"), "CLOUDBR_EOF"]
+        lines += [f"echo '== {file}'", f"{interpreter} /run/cloudbr-e2e/{file} || fail=1"]
+    script = out / "cases" / f"{name}-extra-check"
+    script.parent.mkdir(parents=True, exist_ok=True)
+    script.write_text("\n".join([*lines, 'exit "$fail"', ""]))
+    return script
 
 
 def cloudbr_scenarios(out: Path) -> list[Scenario]:

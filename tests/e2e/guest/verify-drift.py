@@ -1,0 +1,189 @@
+#!/usr/bin/python3
+"""e2e extra check (in the guest): the shipped cloudbr-verify finds no drift on the booted
+host; then, one at a time, a change is injected (a bond member removed, an address changed,
+the OVS fake bridge deleted, a DNS server changed), verify must name exactly that change and
+nothing else, the change is undone and verify must find no drift again. On later boots of the
+same overlay (power cycles) only the no-drift run is repeated.
+
+Targets are picked from /etc/cloudbr/plan.json (which bond, which bridge); what verify must
+report is spelled out here as (subject, what) pairs, not recomputed from the plan.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+VERIFY = "/usr/local/sbin/cloudbr-verify"
+AGENT_MERGE = "/usr/local/sbin/cloudbr-agent-properties"
+AGENT = Path("/etc/cloudstack/agent/agent.properties")
+RESOLV = Path("/etc/resolv.conf")
+DONE = Path("/var/lib/cloudbr-e2e/drift-done")
+WRONG_DNS = "192.0.2.53"  # TEST-NET-1: never queried, only written into the resolver config
+PLAN: dict[str, Any] = json.loads(Path("/etc/cloudbr/plan.json").read_text())
+failures: list[str] = []
+
+
+def sh(*argv: str) -> str:
+    return subprocess.run(argv, check=True, capture_output=True, text=True, timeout=60).stdout
+
+
+def verify() -> tuple[int, list[dict[str, Any]]]:
+    p = subprocess.run([VERIFY, "--json"], capture_output=True, text=True, timeout=120)
+    if p.returncode not in (0, 1):
+        return p.returncode, [{"error": p.stderr.strip()}]
+    return p.returncode, json.loads(p.stdout)["drift"]
+
+
+def expect_clean(when: str) -> None:
+    rc, drift = verify()
+    print(f"verify {when}: exit {rc}, {len(drift)} differences")
+    if rc != 0 or drift:
+        failures.append(f"{when}: expected no drift, got exit {rc}: {json.dumps(drift)}")
+        for d in drift:
+            print(f"    {d}")
+    else:
+        print(sh(VERIFY).strip())
+
+
+def expect_drift(name: str, inject: Callable[[], Any], want: set[tuple[str, str]]) -> None:
+    """Inject, verify names exactly `want`, undo (inject returns the undo), verify clean."""
+    undo = inject()
+    try:
+        rc, drift = verify()
+        got = {(d.get("subject"), d.get("what")) for d in drift}
+        print(f"drift '{name}': exit {rc}, reported {sorted(got)}")
+        print(subprocess.run([VERIFY], capture_output=True, text=True).stdout.strip())
+        if rc != 1 or got != want:
+            failures.append(f"{name}: expected exit 1 and {sorted(want)}, got {rc}: {drift}")
+    finally:
+        undo()
+    expect_clean(f"after undoing '{name}'")
+
+
+def addresses(dev: str) -> list[str]:
+    info = json.loads(sh("ip", "-j", "addr", "show", "dev", dev))
+    return [
+        f"{a['local']}/{a['prefixlen']}" for a in info[0]["addr_info"] if a["scope"] == "global"
+    ]
+
+
+def remove_bond_member() -> Callable[[], None]:
+    bond = sorted(PLAN["bonds"])[-1]  # bond1: public traffic, no address, no failover test
+    member = PLAN["bonds"][bond]["members"][-1]
+    sh("ip", "link", "set", member, "nomaster")
+
+    def undo() -> None:
+        sh("ip", "link", "set", member, "down")
+        sh("ip", "link", "set", member, "master", bond)
+        sh("ip", "link", "set", member, "up")
+
+    return undo
+
+
+def storage_bridge() -> str:
+    gateway_dev = (PLAN["default_routes"].get("4") or {}).get("dev")
+    return next(
+        n
+        for n, i in sorted(PLAN["interfaces"].items())
+        if i["addresses"] and i["kind"] == "bridge" and n != gateway_dev
+    )
+
+
+def change_address() -> Callable[[], None]:
+    dev = storage_bridge()
+    old = PLAN["interfaces"][dev]["addresses"][0]
+    ip, prefix = old.split("/")
+    head, last = ip.rsplit(".", 1)
+    new = f"{head}.{(int(last) + 100) % 254 + 1}/{prefix}"
+    sh("ip", "addr", "add", new, "dev", dev)
+    sh("ip", "addr", "del", old, "dev", dev)
+
+    def undo() -> None:
+        sh("ip", "addr", "add", old, "dev", dev)
+        sh("ip", "addr", "del", new, "dev", dev)
+
+    return undo
+
+
+def fake_bridge() -> str:
+    return next(n for n, b in sorted(PLAN["bridges"].items()) if b["vlan"])
+
+
+def delete_fake_bridge() -> Callable[[], None]:
+    br = fake_bridge()
+    vlan = PLAN["bridges"][br]["vlan"]
+    ids = [line.split("=", 1) for line in sh("ovs-vsctl", "br-get-external-id", br).split()]
+    addrs = addresses(br)
+    sh("ovs-vsctl", "--timeout=20", "del-br", br)
+
+    def undo() -> None:
+        argv = ["ovs-vsctl", "--timeout=20", "add-br", br, vlan["parent"], str(vlan["id"])]
+        for key, value in ids:
+            argv += ["--", "br-set-external-id", br, key, value]
+        sh(*argv)
+        sh("ip", "link", "set", br, "up")
+        for a in addrs:
+            sh("ip", "addr", "add", a, "dev", br)
+
+    return undo
+
+
+def resolved() -> bool:
+    return "127.0.0.53" in RESOLV.read_text()
+
+
+def change_dns() -> Callable[[], None]:
+    if resolved():  # systemd-resolved (the DIB images): per link, as networkd set it
+        link = PLAN["default_routes"]["4"]["dev"]
+        before = sh("resolvectl", "dns", link).split(":", 1)[1].split()
+        sh("resolvectl", "dns", link, WRONG_DNS)
+        return lambda: sh("resolvectl", "dns", link, *before) and None
+    text = RESOLV.read_text()
+    RESOLV.write_text(text.replace(f"nameserver {PLAN['dns'][0]}", f"nameserver {WRONG_DNS}"))
+    return lambda: RESOLV.write_text(text) and None
+
+
+def stand_ins() -> None:
+    """What this test image lacks compared with an installed host, done as the host would."""
+    if not AGENT.exists():
+        # No cloudstack-agent here: run what its unit runs before every start (ExecStartPre).
+        print(f"stand-in: {AGENT_MERGE} (the agent's ExecStartPre; no agent in this image)")
+        sh(AGENT_MERGE)
+    if not shutil.which("resolvconf") and not shutil.which("resolvectl"):
+        # The harness image has neither resolvconf (preseed installs it) nor systemd-resolved
+        # (the elements install it): write resolv.conf as resolvconf would. The no-drift DNS
+        # result is therefore no proof of the renderers' DNS here; the injected change is.
+        servers = "".join(f"nameserver {s}\n" for s in PLAN["dns"])
+        print("stand-in: /etc/resolv.conf with the plan's servers (no resolver package)")
+        RESOLV.unlink()
+        RESOLV.write_text(servers)
+
+
+def main() -> int:
+    stand_ins()
+    expect_clean("after boot")
+    if DONE.exists():
+        print("drift injections ran on an earlier boot of this overlay")
+    else:
+        if PLAN["backend"] == "ovs":
+            expect_drift("fake bridge deleted", delete_fake_bridge, {(fake_bridge(), "bridge")})
+        else:
+            bond = sorted(PLAN["bonds"])[-1]
+            expect_drift("bond member removed", remove_bond_member, {(bond, "members")})
+        expect_drift("address changed", change_address, {(storage_bridge(), "addresses")})
+        expect_drift("DNS server changed", change_dns, {("resolver", "dns servers")})
+        DONE.parent.mkdir(parents=True, exist_ok=True)
+        DONE.write_text("done\n")
+    for f in failures:
+        print(f"FAIL {f}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
