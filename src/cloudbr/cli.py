@@ -1,4 +1,5 @@
-"""`cloudbr check | render | schema`: exit 0 ok, 1 invalid input, 2 usage."""
+"""`cloudbr check | render | schema | image | verify | diff | zone | diagram`: exit 0 ok,
+1 invalid input (verify: drift; diff: changes), 2 usage (verify: unreadable state)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from cloudbr import __version__
+from cloudbr import __version__, daytwo, progress
 from cloudbr.files import FileMap
 from cloudbr.inventory import InventoryError, json_schema, load_inventory
 from cloudbr.model import SUPPORTED_DISTROS, Backend, Host, Inventory
@@ -47,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("--output-dir", type=Path, default=Path("images"), help="default: ./images")
     i.add_argument("--install-deps", action="store_true", help="apt-get what DIB needs")
     i.add_argument("--check", action="store_true", help="probe mirrors and stop")
+    daytwo.add_parsers(sub)
     return p
 
 
@@ -92,7 +94,7 @@ def _render(inv: Inventory, out: Path, names: list[str], quiet: bool) -> int:
     summary: list[str] = []
 
     def rendered() -> Iterator[tuple[str, FileMap]]:
-        for h in hosts:
+        for h in progress.track(hosts, quiet):
             files = render_host(h)
             extra = sorted(p for p in files if not p.startswith("rootfs/"))
             rootfs = len(files) - len(extra)
@@ -126,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
         inv = load_inventory(args.inventory)
         if args.command == "check":
             return _check(inv, args.json)
+        if args.command in daytwo.COMMANDS:
+            return daytwo.run(inv, args)
         return _render(inv, args.output, args.host, args.quiet)
     except InventoryError as exc:
         for line in exc.lines:

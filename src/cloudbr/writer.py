@@ -84,3 +84,18 @@ def _link_copy(src: Path, dst: Path) -> None:
         shutil.copytree(src, dst, symlinks=True, copy_function=os.link)
     else:
         os.link(src, dst, follow_symlinks=False)
+
+
+def write_file(path: Path, content: bytes, mode: int = 0o644) -> None:
+    """One file, atomically: written beside `path`, then renamed over it."""
+    path = path.absolute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(content)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
