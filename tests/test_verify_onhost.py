@@ -170,6 +170,10 @@ def lb_ip() -> FakeIp:
     return FakeIp(addrs, "192.168.100.1", "cloudbr0")
 
 
+def source(root: Path) -> onhost.Source:
+    return onhost.Source(str(root), lb_ip())
+
+
 @pytest.fixture
 def lb_root(tmp_path: Path) -> Path:
     booted_lb(tmp_path, LB)
@@ -319,18 +323,18 @@ def test_exit_codes_json_and_state_round_trip(lb_root: Path, tmp_path: Path, cap
     plan = tmp_path / "plan.json"
     plan.write_bytes(rootfs(LB)[verify_render.PLAN_PATH].content)
     dump = tmp_path / "state.json"
-    argv = ["--plan", str(plan), "--root", str(lb_root)]
-    assert onhost.main([*argv, "--dump-state", str(dump)], runner=lb_ip()) == 0
+    argv = ["--plan", str(plan)]
+    assert onhost.main([*argv, "--dump-state", str(dump)], source=source(lb_root)) == 0
     assert onhost.main(["--plan", str(plan), "--state", str(dump)]) == 0
     assert capsys.readouterr().out == "cloudbr-verify e2e-lb-a.e2e.test: no drift\n"
     (lb_root / "sys/class/net/bond1/bonding/slaves").write_text("eth2\n")
-    assert onhost.main([*argv, "--json"], runner=lb_ip()) == 1
+    assert onhost.main([*argv, "--json"], source=source(lb_root)) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["ok"] is False
     assert report["drift"] == [
         {"subject": "bond1", "what": "members", "expected": ["eth2", "eth3"], "found": ["eth2"]}
     ]
-    assert onhost.main(argv, runner=lb_ip()) == 1
+    assert onhost.main(argv, source=source(lb_root)) == 1
     assert capsys.readouterr().out.splitlines() == [
         "cloudbr-verify e2e-lb-a.e2e.test: 1 difference",
         "SUBJECT  WHAT     EXPECTED   FOUND",
@@ -341,7 +345,7 @@ def test_exit_codes_json_and_state_round_trip(lb_root: Path, tmp_path: Path, cap
 def test_unreadable_state_exits_2(tmp_path: Path, capsys: Any) -> None:
     plan = tmp_path / "plan.json"
     plan.write_text(json.dumps(verify_render.plan(OVS)))
-    assert onhost.main(["--plan", str(plan), "--root", str(tmp_path)]) == 2
+    assert onhost.main(["--plan", str(plan)], source=onhost.Source(str(tmp_path))) == 2
     assert "cannot read the state: /sys/class/net" in capsys.readouterr().err
     (tmp_path / "state.json").write_text('{"format": 1, "links": {}}')
     assert onhost.main(["--plan", str(plan), "--state", str(tmp_path / "state.json")]) == 2

@@ -1,11 +1,9 @@
 #!/usr/bin/env python3
 """cloudbr-verify: compare this host's live networking with the plan cloudbr rendered for it
 (/etc/cloudbr/plan.json) and report every difference. Exit 0: no drift, 1: drift, 2: the state
-cannot be read. `--dump-state FILE` writes the live state for `cloudbr verify INVENTORY --host
-NAME --state FILE`, which runs this same comparison on the management side.
-
-Python 3.6+ standard library only: it runs on every supported host's stock python3 (CentOS 7
-and Ubuntu 18.04: 3.6, Debian 12: 3.11, Ubuntu 24.04: 3.12).
+cannot be read. `--dump-state FILE` writes the state for `cloudbr verify INVENTORY --host NAME
+--state FILE`, the same comparison on the management side. Python 3.6+ standard library only:
+it runs on the stock python3 of CentOS 7 and Ubuntu 18.04 (3.6) up to Ubuntu 24.04 (3.12).
 """
 
 import argparse
@@ -20,10 +18,8 @@ from typing import Any, Callable, Dict, List, Optional
 PLAN = "/etc/cloudbr/plan.json"
 AGENT = "/etc/cloudstack/agent/agent.properties"
 EXIT_OK, EXIT_DRIFT, EXIT_STATE = 0, 1, 2
-STATE_FORMAT = 1
-# Devices that CloudStack, libvirt and OVS create while the host runs: never drift.
+# Devices CloudStack, libvirt and OVS create while the host runs (and VLANs on them): no drift.
 RUNTIME = re.compile(r"^(cloud0|ovs-system|vnet\d+|virbr\d+(-nic)?|cloudVirBr\d+|br.+-\d+)$")
-STUB_RESOLVER = "127.0.0.53"  # systemd-resolved's stub: ask resolved for the real servers
 
 State = Dict[str, Any]
 Drift = Dict[str, Any]
@@ -71,7 +67,6 @@ class Source:
             raise StateError("{}: not JSON".format(" ".join(argv))) from exc
 
 
-# -- reading the live state ------------------------------------------------------------------
 def read_links(src: Source) -> Dict[str, Dict[str, Any]]:
     """Every kernel interface from /sys/class/net: kind, MTU and master."""
     names = src.listdir("/sys/class/net")
@@ -174,7 +169,7 @@ def read_dns(src: Source) -> List[str]:
         for line in (src.read("/etc/resolv.conf") or "").splitlines()
         if line.startswith("nameserver") and len(line.split()) > 1
     ]
-    if servers != [STUB_RESOLVER]:
+    if servers != ["127.0.0.53"]:  # systemd-resolved's stub: ask resolved for the servers
         return servers
     try:
         text = src.cmd(["resolvectl", "dns"])  # "Link 3 (cloudbr0): 192.168.100.5 ..."
@@ -193,7 +188,6 @@ def read_agent(src: Source) -> Optional[Dict[str, str]]:
     return {k.strip(): v.strip() for k, v in pairs if not k.lstrip().startswith("#")}
 
 
-# -- Open vSwitch ----------------------------------------------------------------------------
 def _ovs_value(value: Any) -> Any:
     """ovs-vsctl --format=json cells: ["set", [...]], ["map", [[k, v]]], ["uuid", u], x."""
     kind, inner = value if isinstance(value, list) and len(value) == 2 else (None, value)
@@ -241,7 +235,7 @@ def read_ovs(src: Source) -> Dict[str, Any]:
 def read_state(src: Source, ovs: bool) -> State:
     links = read_links(src)
     return {
-        "format": STATE_FORMAT,
+        "format": 1,
         "links": links,
         "addresses": read_addresses(src),
         "routes": read_routes(src),
@@ -254,7 +248,6 @@ def read_state(src: Source, ovs: bool) -> State:
     }
 
 
-# -- comparing -------------------------------------------------------------------------------
 def _drift(subject: str, what: str, expected: Any, found: Any) -> Drift:
     return {"subject": subject, "what": what, "expected": expected, "found": found}
 
@@ -320,7 +313,8 @@ def compare(plan: Dict[str, Any], state: State) -> List[Drift]:
             bonds, bridges = state["ovs"]["bonds"], state["ovs"]["bridges"]
         out += compare_devices("bond", plan["bonds"], bonds)
         out += compare_devices("bridge", plan["bridges"], bridges)
-        vlans = {n: v for n, v in state["vlans"].items() if n in plan["vlans"] or _own(n, state)}
+        masters = {n: link.get("master") or "" for n, link in state["links"].items()}
+        vlans = {n: v for n, v in state["vlans"].items() if not RUNTIME.match(masters.get(n, ""))}
         out += compare_devices("vlan", plan["vlans"], vlans)
         for family, want in sorted(plan["default_routes"].items()):
             have = state["routes"].get(family)
@@ -330,12 +324,6 @@ def compare(plan: Dict[str, Any], state: State) -> List[Drift]:
         return out + compare_agent(plan["agent"], state["agent"])
     except (KeyError, TypeError, AttributeError) as exc:
         raise StateError("malformed plan or state: {!r}".format(exc)) from exc
-
-
-def _own(vlan: str, state: State) -> bool:
-    """A VLAN device not enslaved to a bridge CloudStack made for a guest network."""
-    master = state["links"].get(vlan, {}).get("master")
-    return not (master and RUNTIME.match(master))
 
 
 def compare_agent(want: Dict[str, str], have: Optional[Dict[str, str]]) -> List[Drift]:
@@ -348,7 +336,6 @@ def compare_agent(want: Dict[str, str], have: Optional[Dict[str, str]]) -> List[
     ]
 
 
-# -- reporting -------------------------------------------------------------------------------
 def _cell(value: Any) -> str:
     if isinstance(value, list):
         return ",".join(str(v) for v in value) or "(none)"
@@ -367,8 +354,7 @@ def report(host: str, drift: List[Drift], as_json: bool) -> str:
     rows += [(d["subject"], d["what"], _cell(d["expected"]), _cell(d["found"])) for d in drift]
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     lines = ["  ".join([c.ljust(w) for c, w in zip(r, widths)] + [r[3]]) for r in rows]
-    n = len(drift)
-    head = "cloudbr-verify {}: {} difference{}".format(host, n, "" if n == 1 else "s")
+    head = "cloudbr-verify {}: {} difference{}".format(host, len(drift), "s"[: len(drift) - 1])
     return "\n".join([head, *lines])
 
 
@@ -386,22 +372,21 @@ def _parser() -> argparse.ArgumentParser:
     src = p.add_mutually_exclusive_group()
     src.add_argument("--state", metavar="FILE", help="compare a dumped state, not this host")
     src.add_argument("--dump-state", metavar="FILE", help="write the live state ('-': stdout)")
-    p.add_argument("--root", default="/", help=argparse.SUPPRESS)  # tests: a fake /sys, /etc
     return p
 
 
-def main(argv: Optional[List[str]] = None, runner: Runner = run) -> int:
+def main(argv: Optional[List[str]] = None, source: Optional[Source] = None) -> int:
     args = _parser().parse_args(argv)
     try:
         plan = _load(args.plan)
         if args.state:
             state = _load(args.state)
         else:
-            state = read_state(Source(args.root, runner), plan.get("backend") == "ovs")
+            state = read_state(source or Source(), plan.get("backend") == "ovs")
         if args.dump_state:
-            text = json.dumps(state, indent=1, sort_keys=True) + "\n"
-            with open(args.dump_state if args.dump_state != "-" else 1, "w") as fh:
-                fh.write(text)
+            target = 1 if args.dump_state == "-" else args.dump_state  # 1: stdout, left open
+            with open(target, "w", closefd=target != 1) as fh:
+                fh.write(json.dumps(state, indent=1, sort_keys=True) + "\n")
             return EXIT_OK
         drift = compare(plan, state)
     except StateError as exc:
