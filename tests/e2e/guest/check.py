@@ -278,7 +278,12 @@ def check_failed_units(expect: dict[str, Any]) -> list[Check]:
     _, text = run(["systemctl", "--failed", "--plain", "--no-legend"])
     failed = [line.split()[0] for line in text.splitlines() if line.strip()]
     unexpected = [u for u in failed if u not in expect.get("failed_allowed", [])]
-    return [check("no failed units", not unexpected, failed)]
+    # Why each unit failed (its result and last journal lines), so a report explains itself.
+    why = {
+        u: run(["journalctl", "-b", "-u", u, "-n", "6", "--no-pager", "-o", "cat"])[1]
+        for u in failed
+    }
+    return [check("no failed units", not unexpected, {"failed": failed, "why": why})]
 
 
 def check_pings(expect: dict[str, Any]) -> list[Check]:
