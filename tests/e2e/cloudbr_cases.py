@@ -139,13 +139,15 @@ def _case(
     return case
 
 
-def extra_check(out: Path, name: str, firstboot_rerun: bool) -> Path:
+def extra_check(out: Path, name: str, firstboot_rerun: bool, resolver_standin: bool = True) -> Path:
     """The guest's extra check: the first-boot re-run (OVS cases that ask for it), then
     cloudbr-verify with drift injection. The harness ships one script, so this one carries
-    both (quoted heredocs: nothing in them is expanded)."""
+    both (quoted heredocs: nothing in them is expanded). `resolver_standin`: the harness
+    image lacks the resolver package an installed host has (verify-drift.py says more)."""
     parts = [("rerun.sh", "bash", FIRSTBOOT_RERUN)] if firstboot_rerun else []
     parts.append(("verify-drift.py", "/usr/bin/python3", VERIFY_DRIFT))
     lines = ["#!/bin/bash", "fail=0", "mkdir -p /run/cloudbr-e2e"]
+    lines += ["export CLOUDBR_E2E_RESOLVER_STANDIN=1"] if resolver_standin else []
     for file, interpreter, src in parts:
         body = src.read_text()
         assert "\nCLOUDBR_EOF\n" not in body
@@ -222,6 +224,7 @@ def image_pair(out: Path, a: Host, b: Host) -> list[HostCase]:
     cases = [_case(out, a, [b], seed=True), _case(out, b, [a], seed=True)]
     for case, host in zip(cases, (a, b), strict=True):
         case.image = DibImage.for_backend(host.distro.value, host.backend.value)
+        case.check_script = extra_check(out, host.hostname, False, resolver_standin=False)
         # The e2e guest's netplan-ovs-cleanup artifact cannot happen here (no OVS in a
         # linux-bridge image): every unit must succeed.
         case.expect.pop("failed_allowed", None)
