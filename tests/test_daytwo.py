@@ -80,7 +80,7 @@ def test_diff_names_added_removed_changed_and_masks_secrets(
     assert main(["diff", str(changed), "-o", str(out)]) == 1
     text = capsys.readouterr().out
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before  # wrote nothing
-    assert f"- {gone} (removed)" in text.splitlines()
+    assert f"- {gone} (removed from the inventory)" in text.splitlines()
     assert "+ kvm-new (added)" in text.splitlines()
     assert f"~ {first['hostname']} (changed)" in text.splitlines()
     assert f"~ {second} (changed)" in text.splitlines()  # the new root password hash
@@ -89,6 +89,11 @@ def test_diff_names_added_removed_changed_and_masks_secrets(
     assert "$6$cloudbr" not in text
     assert "only masked secrets (password hash or SSH key) differ" in text
     assert f"binary file {first['hostname']}/seed.iso differs" in text
+    # --host: that host alone; a selection says nothing about hosts missing from it
+    assert main(["diff", str(changed), "-o", str(out), "--host", second]) == 1
+    assert capsys.readouterr().out.splitlines()[0] == f"~ {second} (changed)"
+    assert main(["render", str(changed), "-o", str(out), "-q"]) == 0
+    assert main(["diff", str(changed), "-o", str(out), "--host", second]) == 0
 
 
 def test_mask_hides_hashes_and_keys_only() -> None:

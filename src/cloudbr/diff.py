@@ -92,8 +92,10 @@ def diff_hosts(out: Path, hosts: Iterable[Host], only: bool) -> list[HostDiff]:
 
 
 def report(results: list[HostDiff]) -> str:
-    marks = {"added": "+", "removed": "-", "changed": "~"}
-    head = [f"{marks[r.state]} {r.name} ({r.state})\n" for r in results if r.state in marks]
+    # `render` keeps trees of hosts it does not render: a removed host's tree stays in OUT.
+    states = {"added": "+ {} (added)", "removed": "- {} (removed from the inventory)"}
+    states["changed"] = "~ {} (changed)"
+    head = [states[r.state].format(r.name) + "\n" for r in results if r.state in states]
     body = [line for r in results if r.state == "changed" for line in r.lines]
     same = sum(r.state == "same" for r in results)
     tail = [f"{len(head)} host(s) would change, {same} unchanged\n"]
