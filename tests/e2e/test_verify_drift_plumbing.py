@@ -38,3 +38,22 @@ def test_wrapper_without_rerun_or_standin(tmp_path: Path) -> None:
     )
     out = subprocess.run(["bash", str(fake)], capture_output=True, text=True)
     assert out.returncode == 1, out.stderr
+
+
+def test_runner_table_sums_verify_results(tmp_path: Path) -> None:
+    from .__main__ import table, verify_summary
+    from .harness import ScenarioResult
+
+    def boot(detail: str) -> dict[str, object]:
+        return {"checks": [{"name": "extra-check", "ok": True, "detail": detail}]}
+
+    res = ScenarioResult(
+        "pair", True, 30.0, 40.0, None,
+        {
+            "a": [boot("x\nVERIFY-SUMMARY no-drift 4/4 drift-named 3/3"), boot("VERIFY-SUMMARY no-drift 1/1 drift-named 0/0")],
+            "b": [boot("VERIFY-SUMMARY no-drift 3/4 drift-named 2/3\n")],
+        },
+        tmp_path,
+    )  # fmt: skip
+    assert verify_summary(res) == "8/9, 5/6"
+    assert table([res]).splitlines()[1].split()[-2:] == ["8/9,", "5/6"]

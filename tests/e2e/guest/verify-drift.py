@@ -27,6 +27,7 @@ DONE = Path("/var/lib/cloudbr-e2e/drift-done")
 WRONG_DNS = "192.0.2.53"  # TEST-NET-1: never queried, only written into the resolver config
 PLAN: dict[str, Any] = json.loads(Path("/etc/cloudbr/plan.json").read_text())
 failures: list[str] = []
+counts = {"clean": 0, "clean_ok": 0, "drift": 0, "drift_ok": 0}
 
 
 def sh(*argv: str) -> str:
@@ -43,6 +44,8 @@ def verify() -> tuple[int, list[dict[str, Any]]]:
 def expect_clean(when: str) -> None:
     rc, drift = verify()
     print(f"verify {when}: exit {rc}, {len(drift)} differences")
+    counts["clean"] += 1
+    counts["clean_ok"] += rc == 0 and not drift
     if rc != 0 or drift:
         failures.append(f"{when}: expected no drift, got exit {rc}: {json.dumps(drift)}")
         for d in drift:
@@ -59,6 +62,8 @@ def expect_drift(name: str, inject: Callable[[], Any], want: set[tuple[str, str]
         got = {(d.get("subject"), d.get("what")) for d in drift}
         print(f"drift '{name}': exit {rc}, reported {sorted(got)}")
         print(subprocess.run([VERIFY], capture_output=True, text=True).stdout.strip())
+        counts["drift"] += 1
+        counts["drift_ok"] += rc == 1 and got == want
         if rc != 1 or got != want:
             failures.append(f"{name}: expected exit 1 and {sorted(want)}, got {rc}: {drift}")
     finally:
@@ -183,6 +188,11 @@ def main() -> int:
         DONE.write_text("done\n")
     for f in failures:
         print(f"FAIL {f}")
+    # Read by the e2e runner's table (tests/e2e/__main__.py).
+    print(
+        f"VERIFY-SUMMARY no-drift {counts['clean_ok']}/{counts['clean']}"
+        f" drift-named {counts['drift_ok']}/{counts['drift']}"
+    )
     return 1 if failures else 0
 
 
