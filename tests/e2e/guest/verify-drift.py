@@ -106,12 +106,14 @@ def change_address() -> Callable[[], None]:
     ip, prefix = old.split("/")
     head, last = ip.rsplit(".", 1)
     new = f"{head}.{(int(last) + 100) % 254 + 1}/{prefix}"
-    sh("ip", "addr", "add", new, "dev", dev)
+    # Delete first: deleting a subnet's primary address also deletes its secondaries unless
+    # promote_secondaries is set (networkd sets it, ifupdown does not).
     sh("ip", "addr", "del", old, "dev", dev)
+    sh("ip", "addr", "add", new, "dev", dev)
 
     def undo() -> None:
-        sh("ip", "addr", "add", old, "dev", dev)
         sh("ip", "addr", "del", new, "dev", dev)
+        sh("ip", "addr", "add", old, "dev", dev)
 
     return undo
 
