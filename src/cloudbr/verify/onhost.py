@@ -60,9 +60,10 @@ class Source:
         real = self.path(path)
         return sorted(os.listdir(real)) if os.path.isdir(real) else []
 
-    def json_cmd(self, argv: List[str]) -> Any:
+    def json_cmd(self, argv: List[str]) -> List[Any]:
+        """The command's JSON documents, one per line (ip prints one, ovs-vsctl one a table)."""
         try:
-            return json.loads(self.cmd(argv))
+            return [json.loads(line) for line in self.cmd(argv).splitlines() if line.strip()]
         except ValueError as exc:
             raise StateError("{}: not JSON".format(" ".join(argv))) from exc
 
@@ -110,14 +111,6 @@ def read_bonds(src: Source, links: Dict[str, Dict[str, Any]]) -> Dict[str, Dict[
     return out
 
 
-def read_bridges(src: Source, links: Dict[str, Dict[str, Any]]) -> Dict[str, Dict[str, Any]]:
-    return {
-        name: {"ports": src.listdir("/sys/class/net/{}/brif".format(name)), "vlan": None}
-        for name, link in links.items()
-        if link["kind"] == "bridge"
-    }
-
-
 ADDR_TEXT = re.compile(r"^\d+:\s+(\S+)\s+inet6?\s+(\S+)\s.*\bscope\s+(\S+)")
 
 
@@ -125,7 +118,7 @@ def read_addresses(src: Source) -> Dict[str, List[str]]:
     """Global addresses per device (`ip -json addr`; `ip -o addr` where -json is missing)."""
     out = {}  # type: Dict[str, List[str]]
     try:
-        for link in src.json_cmd(["ip", "-json", "addr", "show"]):
+        for link in (src.json_cmd(["ip", "-json", "addr", "show"]) or [[]])[0]:
             out[link["ifname"]] = [
                 "{}/{}".format(a["local"], a["prefixlen"])
                 for a in link.get("addr_info", [])
@@ -148,18 +141,15 @@ def read_routes(src: Source) -> Dict[str, Dict[str, str]]:
         try:
             routes = [
                 {"via": r.get("gateway"), "dev": r.get("dev")}
-                for r in src.json_cmd(["ip", "-json", *argv[1:]])
+                for r in (src.json_cmd(["ip", "-json", *argv[1:]]) or [[]])[0]
             ]
         except StateError:
             words = [line.split() for line in src.cmd(argv).splitlines()]
-            routes = [{"via": _after(w, "via"), "dev": _after(w, "dev")} for w in words]
+            pairs = [dict(zip(w[1::2], w[2::2])) for w in words]  # default via X dev Y ...
+            routes = [{"via": p.get("via"), "dev": p.get("dev")} for p in pairs]
         if routes:
             out[family] = routes[0]
     return out
-
-
-def _after(words: List[str], key: str) -> Optional[str]:
-    return words[words.index(key) + 1] if key in words[:-1] else None
 
 
 def read_dns(src: Source) -> List[str]:
@@ -196,10 +186,14 @@ def _ovs_value(value: Any) -> Any:
     return dict(inner) if kind == "map" else inner
 
 
-def ovs_table(src: Source, table: str, columns: str) -> List[Dict[str, Any]]:
-    argv = ["ovs-vsctl", "--timeout=20", "--format=json", "--columns=" + columns, "list", table]
-    doc = src.json_cmd(argv)
-    return [{h: _ovs_value(v) for h, v in zip(doc["headings"], row)} for row in doc.get("data", [])]
+def ovs_tables(src: Source, *queries: str) -> List[List[Dict[str, Any]]]:
+    """`TABLE:COLUMNS` queries in one ovs-vsctl call (one JSON document per line back)."""
+    argv = ["ovs-vsctl", "--timeout=20", "--format=json"]
+    for query in queries:
+        table, columns = query.split(":")
+        argv += ["--", "--columns=" + columns, "list", table]
+    docs = src.json_cmd(argv)
+    return [[{h: _ovs_value(v) for h, v in zip(d["headings"], r)} for r in d["data"]] for d in docs]
 
 
 def _as_list(value: Any) -> List[Any]:
@@ -207,12 +201,14 @@ def _as_list(value: Any) -> List[Any]:
 
 
 def read_ovs(src: Source) -> Dict[str, Any]:
-    ifaces = {i["_uuid"]: i["name"] for i in ovs_table(src, "Interface", "_uuid,name")}
-    cols = "_uuid,name,interfaces,tag,bond_mode,fake_bridge,other_config"
-    ports = {p["_uuid"]: p for p in ovs_table(src, "Port", cols)}
-    bridges = {}  # type: Dict[str, Dict[str, Any]]
-    bonds = {}  # type: Dict[str, Dict[str, Any]]
-    for br in ovs_table(src, "Bridge", "name,ports"):
+    port_cols = "Port:_uuid,name,interfaces,tag,bond_mode,fake_bridge,other_config"
+    iface_rows, port_rows, bridge_rows = ovs_tables(
+        src, "Interface:_uuid,name", port_cols, "Bridge:name,ports"
+    )
+    ifaces = {i["_uuid"]: i["name"] for i in iface_rows}
+    ports = {p["_uuid"]: p for p in port_rows}
+    bridges, bonds = {}, {}  # type: Dict[str, Dict[str, Any]], Dict[str, Dict[str, Any]]
+    for br in bridge_rows:
         own = []
         for port in (ports[u] for u in _as_list(br["ports"]) if u in ports):
             members = sorted(ifaces.get(u, u) for u in _as_list(port["interfaces"]))
@@ -240,7 +236,11 @@ def read_state(src: Source, ovs: bool) -> State:
         "addresses": read_addresses(src),
         "routes": read_routes(src),
         "bonds": read_bonds(src, links),
-        "bridges": read_bridges(src, links),
+        "bridges": {
+            n: {"ports": src.listdir("/sys/class/net/" + n + "/brif"), "vlan": None}
+            for n, link in links.items()
+            if link["kind"] == "bridge"
+        },
         "vlans": read_vlans(src),
         "ovs": read_ovs(src) if ovs else None,
         "dns": read_dns(src),
@@ -379,10 +379,8 @@ def main(argv: Optional[List[str]] = None, source: Optional[Source] = None) -> i
     args = _parser().parse_args(argv)
     try:
         plan = _load(args.plan)
-        if args.state:
-            state = _load(args.state)
-        else:
-            state = read_state(source or Source(), plan.get("backend") == "ovs")
+        ovs = plan.get("backend") == "ovs"
+        state = _load(args.state) if args.state else read_state(source or Source(), ovs)
         if args.dump_state:
             target = 1 if args.dump_state == "-" else args.dump_state  # 1: stdout, left open
             with open(target, "w", closefd=target != 1) as fh:
