@@ -27,6 +27,7 @@ HERE = Path(__file__).resolve().parent
 INVENTORY = HERE / "inventory.yaml"
 FIRSTBOOT_RERUN = HERE / "guest" / "firstboot-rerun.sh"
 VERIFY_DRIFT = HERE / "guest" / "verify-drift.py"
+VERIFY_BOOT_TIMEOUT_S = 420.0
 WANTS = "etc/systemd/system/multi-user.target.wants"
 
 
@@ -217,6 +218,10 @@ def cloudbr_scenarios(out: Path) -> list[Scenario]:
         # booted with nothing but its host's seed ISO, pinging each other.
         Scenario("cloudbr-image-pair", image_pair(out, h["e2e-img-lb"], h["e2e-img-ovs"])),
     ]
+    for scenario in scenarios:
+        # A wait bound, not a duration: the verify/drift extra check adds ~20-60 s of TCG time
+        # per guest, which a loaded 2-core machine otherwise pushes past the 300 s default.
+        scenario.boot_timeout_s = VERIFY_BOOT_TIMEOUT_S
     return scenarios
 
 
