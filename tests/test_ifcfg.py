@@ -68,7 +68,7 @@ hosts:
     backend: ovs
     topology:
       nics: [{name: eth0}, {name: eth1}, {name: eth2}]
-      bonds: [{name: bond0, members: [eth0, eth1], mode: balance-tcp, lacp_rate: fast, miimon: 50}]
+      bonds: [{name: bond0, members: [eth0, eth1], mode: balance-tcp, lacp_rate: fast, miimon: 50, mtu: 9000}]
       bridges: [{name: cloudbr0, uplink: bond0, mtu: 9000}, {name: cloudbr1, uplink: eth2}]
       vlans: [{id: 300, parent: cloudbr0, bridge: abr300, addresses: [10.3.0.5/24]}]
     traffic_labels: {management: cloudbr0, guest: cloudbr0, public: cloudbr1, storage: abr300}

@@ -81,7 +81,7 @@ CASES: list[tuple[str, str, str]] = [
     (
         "wrong type",
         host(OK_HOST + "ipv6: maybe\n"),
-        "inv.yaml:8:11: hosts[0].ipv6: Input should be a valid boolean, unable to interpret input",
+        "inv.yaml:8:11: hosts[0].ipv6: Input should be a valid boolean (got 'maybe')",
     ),
     (
         "invalid IP",

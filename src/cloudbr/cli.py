@@ -1,5 +1,6 @@
 """`cloudbr check | render | schema | image | verify | diff | zone | diagram`: exit 0 ok,
-1 invalid input (verify: drift; diff: changes), 2 usage (verify: unreadable state)."""
+1 invalid input (verify: drift, diff: changes), 2 usage (verify: unreadable state), 3 internal
+or environment error (OUT unwritable, disk full, a bug: one line, traceback saved to a file)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+import tempfile
+import traceback
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from cloudbr import __version__, daytwo, progress
@@ -17,9 +20,9 @@ from cloudbr.inventory import InventoryError, json_schema, load_inventory
 from cloudbr.model import SUPPORTED_DISTROS, Backend, Host, Inventory
 from cloudbr.pipeline import render_host
 from cloudbr.templates import image_root
-from cloudbr.writer import write_tree
+from cloudbr.writer import OutputError, write_tree
 
-EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 SUPPORTED_DISTROS_SORTED = sorted(SUPPORTED_DISTROS)
 
 
@@ -35,6 +38,11 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("-o", "--output", type=Path, required=True, metavar="OUT")
     r.add_argument("--host", action="append", default=[], metavar="NAME", help="only this host")
     r.add_argument("-q", "--quiet", action="store_true")
+    r.add_argument(
+        "--prune",
+        action="store_true",
+        help="remove host directories of OUT whose host is no longer in the inventory",
+    )
     sub.add_parser("schema", help="print the inventory JSON Schema")
     i = sub.add_parser("image", help="bake a KVM host image with diskimage-builder")
     i.add_argument("distro", choices=[d.value for d in SUPPORTED_DISTROS_SORTED])
@@ -78,18 +86,21 @@ def _select(inv: Inventory, names: list[str]) -> list[Host]:
     if not names:
         return list(inv.hosts)
     missing = []
-    hosts = []
+    hosts: list[Host] = []
     for name in names:
         try:
-            hosts.append(inv.host(name))
+            host = inv.host(name)
         except KeyError:
             missing.append(name)
+            continue
+        if host not in hosts:  # --host a --host a, or a name and its FQDN
+            hosts.append(host)
     if missing:
         raise InventoryError([f"{inv.source}: no host named {n!r}" for n in missing])
     return hosts
 
 
-def _render(inv: Inventory, out: Path, names: list[str], quiet: bool) -> int:
+def _render(inv: Inventory, out: Path, names: list[str], quiet: bool, prune: bool) -> int:
     hosts = _select(inv, names)
     summary: list[str] = []
 
@@ -101,7 +112,9 @@ def _render(inv: Inventory, out: Path, names: list[str], quiet: bool) -> int:
             summary.append(f"{out / h.hostname}: {rootfs} rootfs files, {', '.join(extra)}")
             yield h.hostname, files
 
-    write_tree(out, rendered())
+    keep = {h.hostname for h in inv.hosts} if prune else None
+    removed = write_tree(out, rendered(), prune=keep)
+    summary += [f"{out / name}: removed (no longer in the inventory)" for name in removed]
     if not quiet:
         print("\n".join(summary))
     return EXIT_OK
@@ -117,23 +130,53 @@ def _image(args: argparse.Namespace) -> int:
     return subprocess.run([*argv, args.distro, args.backend], env=env, check=False).returncode
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+def _command(args: argparse.Namespace) -> int:
     if args.command == "schema":
         sys.stdout.write(json_schema())
         return EXIT_OK
     if args.command == "image":
         return _image(args)
+    inv = load_inventory(args.inventory)
+    if args.command == "check":
+        return _check(inv, args.json)
+    if args.command in daytwo.COMMANDS:
+        return daytwo.run(inv, args)
+    return _render(inv, args.output, args.host, args.quiet, args.prune)
+
+
+def _save_traceback() -> str:
+    """Write the current exception's traceback to a file; its path, or why it failed."""
     try:
-        inv = load_inventory(args.inventory)
-        if args.command == "check":
-            return _check(inv, args.json)
-        if args.command in daytwo.COMMANDS:
-            return daytwo.run(inv, args)
-        return _render(inv, args.output, args.host, args.quiet)
+        fd, path = tempfile.mkstemp(prefix="cloudbr-traceback-", suffix=".txt")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(traceback.format_exc())
+    except OSError as exc:
+        return f"traceback not saved: {exc.strerror}"
+    return f"traceback saved to {path}"
+
+
+def guarded(command: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Run a command with the exit-code contract: 1 invalid input, 3 environment or bug."""
+    try:
+        return command(args)
     except InventoryError as exc:
         for line in exc.lines:
             print(line, file=sys.stderr)
         n = len(exc.lines)
         print(f"cloudbr: {n} problem{'s' if n != 1 else ''}; nothing written", file=sys.stderr)
         return EXIT_INVALID
+    except OutputError as exc:
+        print(f"cloudbr: {exc}", file=sys.stderr)
+        return EXIT_INTERNAL
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"cloudbr: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_INTERNAL
+    except Exception as exc:
+        what = " ".join(f"{type(exc).__name__}: {exc}".split())
+        print(f"cloudbr: internal error: {what} ({_save_traceback()})", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def main(argv: list[str] | None = None) -> int:
+    return guarded(_command, _parser().parse_args(argv))

@@ -92,7 +92,7 @@ def diff_hosts(out: Path, hosts: Iterable[Host], only: bool) -> list[HostDiff]:
 
 
 def report(results: list[HostDiff]) -> str:
-    # `render` keeps trees of hosts it does not render: a removed host's tree stays in OUT.
+    # `render` keeps the tree of a host gone from the inventory; `render --prune` deletes it.
     states = {"added": "+ {} (added)", "removed": "- {} (removed from the inventory)"}
     states["changed"] = "~ {} (changed)"
     head = [states[r.state].format(r.name) + "\n" for r in results if r.state in states]

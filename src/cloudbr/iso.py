@@ -92,11 +92,11 @@ def iso9660_name(name: str) -> str:
 def build_iso(files: Mapping[str, bytes], *, label: str, epoch: int = EPOCH) -> bytes:
     """An ISO9660 image holding `files` (name -> content) in its root directory, with the
     exact names visible through Rock Ridge (Linux) and Joliet (other readers)."""
-    if not _LABEL.match(label):
+    if not _LABEL.fullmatch(label):
         raise IsoError(f"volume label {label!r}: 1-32 letters, digits, '_' or '-'")
     short_names: dict[str, str] = {}
     for name in files:
-        if not _NAME.match(name):
+        if not _NAME.fullmatch(name):
             raise IsoError(f"file name {name!r}: flat, 1-30 of letters, digits, '.', '_', '-'")
         short = iso9660_name(name)
         if short in short_names:

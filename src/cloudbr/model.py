@@ -17,8 +17,8 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 # Kernel interface names: IFNAMSIZ is 16 including the trailing NUL.
 IFNAMSIZ = 15
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+$")
-LEGACY_NIC_PATTERN = re.compile(r"^eth[0-9]+$")
+NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]+")  # whole value: use fullmatch
+LEGACY_NIC_PATTERN = re.compile(r"eth[0-9]+")  # whole value: use fullmatch
 
 
 class Family(StrEnum):
@@ -265,7 +265,7 @@ class Host:
     @property
     def legacy_nic_names(self) -> bool:
         """True when NICs are named ethN, which needs net.ifnames=0 biosdevname=0."""
-        return any(LEGACY_NIC_PATTERN.match(n.name) for n in self.nics)
+        return any(LEGACY_NIC_PATTERN.fullmatch(n.name) for n in self.nics)
 
     def bridge(self, name: str) -> Bridge:
         for b in self.bridges:

@@ -11,8 +11,11 @@ from pydantic import BaseModel, ValidationError
 
 from cloudbr.inventory.resolve import resolve
 from cloudbr.inventory.schema import InventoryIn
-from cloudbr.inventory.source import InventoryError, Problem, Source, load
+from cloudbr.inventory.source import InventoryError, Problem, Source, decode, load
 from cloudbr.model import Inventory
+
+# Far above any real inventory (a thousand hosts take about 300 KiB).
+MAX_BYTES = 16 << 20
 
 __all__ = ["InventoryError", "json_schema", "load_inventory", "parse_inventory"]
 
@@ -73,10 +76,14 @@ def _message(err: Any, loc: tuple[str | int, ...]) -> str:
 
 def _schema_problems(src: Source, exc: ValidationError) -> list[str]:
     lines = []
+    # A value the loader refused already has its message; the schema would only repeat it.
+    refused = {p.path for p in src.problems}
     for err in exc.errors():
         loc = tuple(err["loc"])
         # Strip pydantic's union-branch markers such as 'function-after[...]'.
         loc = tuple(p for p in loc if not (isinstance(p, str) and "[" in p))
+        if loc in refused:
+            continue
         missing = err["type"] == "missing"
         problem = Problem(loc, _message(err, loc))
         lines.append(src.format(problem, prefer_key=err["type"] == "extra_forbidden" or missing))
@@ -86,7 +93,7 @@ def _schema_problems(src: Source, exc: ValidationError) -> list[str]:
 def parse_inventory(text: str, filename: str) -> Inventory:
     """Validate an inventory document; raise InventoryError listing every problem."""
     src = load(text, filename)
-    lines = [src.format(p, prefer_key=True) for p in src.duplicate_keys]
+    lines = [src.format(p, prefer_key=True) for p in src.problems]
     if not isinstance(src.data, dict):
         raise InventoryError(
             [*lines, f"{filename}:1:1: (document): expected a mapping with 'hosts'"]
@@ -105,12 +112,13 @@ def parse_inventory(text: str, filename: str) -> Inventory:
 def load_inventory(path: str | FsPath) -> Inventory:
     p = FsPath(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        with p.open("rb") as fh:
+            data = fh.read(MAX_BYTES + 1)  # /dev/zero or a mistaken disk image must not fill RAM
     except OSError as exc:
         raise InventoryError([f"{p}:1:1: (document): cannot read: {exc.strerror}"]) from None
-    except UnicodeDecodeError:
-        raise InventoryError([f"{p}:1:1: (document): not UTF-8 text"]) from None
-    return parse_inventory(text, str(p))
+    if len(data) > MAX_BYTES:
+        raise InventoryError([f"{p}:1:1: (document): larger than {MAX_BYTES >> 20} MiB"])
+    return parse_inventory(decode(data, str(p)), str(p))
 
 
 def json_schema() -> str:

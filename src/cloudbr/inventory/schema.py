@@ -28,21 +28,32 @@ from cloudbr.model import (
     XmitHashPolicy,
 )
 
-MAC_PATTERN = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
-DNS_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
-SHA512_CRYPT = re.compile(r"^\$6\$(rounds=\d+\$)?[./A-Za-z0-9]{1,16}\$[./A-Za-z0-9]{86}$")
+MAC_PATTERN = re.compile(r"[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}")
+DNS_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+SHA512_CRYPT = re.compile(r"\$6\$(rounds=[0-9]+\$)?[./A-Za-z0-9]{1,16}\$[./A-Za-z0-9]{86}")
 SSH_KEY = re.compile(
-    r"^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)"
-    r"@openssh\.com) [A-Za-z0-9+/=]+( [^\n\r]*)?$"
+    r"(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)"
+    r"@openssh\.com) [A-Za-z0-9+/=]+( [^\x00-\x1f\x7f-\x9f\u2028\u2029]*)?"
 )
 # CloudStack's KVM agent only treats devices with these names as physical bridge ports
 # (LibvirtComputingResource); a bridge on anything else is invisible to it.
-CLOUDSTACK_PORT = re.compile(r"^(eth|bond|vlan|em|ens|eno|enp|enx|team)[A-Za-z0-9_.-]*$|^p\d+p\d+")
+CLOUDSTACK_PORT = re.compile(
+    r"(eth|bond|vlan|em|ens|eno|enp|enx|team)[A-Za-z0-9_.-]*|p[0-9]+p[0-9]+[A-Za-z0-9_.-]*"
+)
 RESERVED_NAMES = frozenset({"cloud0", "lo", "ovs-system"})
+# Names that collide with kernel entries: /proc/sys/net/*/conf/{all,default} and
+# /sys/class/net/bonding_masters.
+KERNEL_NAMES = frozenset({"all", "default", "bonding_masters"})
+# Plain URLs: scheme, host (or [IPv6]), optional port and a path of safe characters only, so
+# that a URL is one word in kickstart, preseed, apt and yum files and in shell.
+URL = re.compile(
+    r"(https?|ftp|nfs)://([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])"
+    r"(:[0-9]{1,5})?(/[A-Za-z0-9._~/%+=,@-]*)?"
+)
 
 
 def _ifname(value: str) -> str:
-    if not NAME_PATTERN.match(value):
+    if not NAME_PATTERN.fullmatch(value):
         raise ValueError(
             f"interface name {value!r} may only contain letters, digits, '_', '.', '-'"
         )
@@ -56,12 +67,17 @@ def _ifname(value: str) -> str:
         )
     if value in RESERVED_NAMES:
         raise ValueError(f"interface name {value!r} is reserved (cloud0 belongs to CloudStack)")
+    if value in KERNEL_NAMES:
+        raise ValueError(
+            f"interface name {value!r} is reserved: it collides with the kernel's own "
+            "/proc/sys/net/*/conf/all, .../default and /sys/class/net/bonding_masters"
+        )
     return value
 
 
 def _dns_name(value: str) -> str:
     labels = value.rstrip(".").split(".")
-    if len(value) > 253 or not all(DNS_LABEL.match(label) for label in labels):
+    if len(value) > 253 or not all(DNS_LABEL.fullmatch(label) for label in labels):
         raise ValueError(
             f"{value!r} is not a valid DNS name (labels of letters, digits and '-', "
             "1-63 characters, not starting or ending with '-')"
@@ -79,10 +95,17 @@ def _hostname(value: str) -> str:
 
 
 def _mac(value: str) -> str:
-    if not MAC_PATTERN.match(value):
+    if not MAC_PATTERN.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a MAC address (expected six hex pairs like 52:54:00:12:34:56)"
         )
+    first = int(value[:2], 16)
+    if value.lower() == "ff:ff:ff:ff:ff:ff":
+        raise ValueError(f"{value} is the broadcast address, not a NIC's MAC address")
+    if first & 1:
+        raise ValueError(f"{value} is a multicast MAC address (the first octet is odd)")
+    if value == "00:00:00:00:00:00":
+        raise ValueError(f"{value} is the all-zero MAC address, not a NIC's MAC address")
     return value.lower()
 
 
@@ -92,6 +115,7 @@ def _interface(value: Any) -> str:
         raise ValueError("expected an address with a prefix, e.g. 192.168.100.20/24")
     if "/" not in value:
         raise ValueError(f"{value!r} has no prefix length (write e.g. {value}/24)")
+    _no_scope(value)
     iface: ipaddress.IPv4Interface | ipaddress.IPv6Interface
     try:
         iface = ipaddress.IPv6Interface(value) if ":" in value else ipaddress.IPv4Interface(value)
@@ -102,12 +126,22 @@ def _interface(value: Any) -> str:
     if net.num_addresses > 2 and iface.ip in (net.network_address, net.broadcast_address):
         what = "network" if iface.ip == net.network_address else "broadcast"
         raise ValueError(f"{iface.ip} is the {what} address of {net}, not a host address")
+    for kind in ("a loopback", "a multicast", "the unspecified"):
+        if getattr(iface.ip, f"is_{kind.split()[1]}"):
+            raise ValueError(f"{iface.ip} is {kind} address, not a host address")
     return str(iface)
+
+
+def _no_scope(value: str) -> None:
+    if "%" in value:
+        # ipaddress accepts any text after '%' as an IPv6 scope id.
+        raise ValueError(f"{value!r}: scope ids ('%') are not supported")
 
 
 def _address(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError("expected an IP address")
+    _no_scope(value)
     try:
         return str(ipaddress.ip_address(value))
     except ValueError:
@@ -115,7 +149,7 @@ def _address(value: Any) -> str:
 
 
 def _password_hash(value: str) -> str:
-    if not SHA512_CRYPT.match(value):
+    if not SHA512_CRYPT.fullmatch(value):
         raise ValueError(
             "must be a SHA-512 crypt hash ($6$salt$hash, e.g. from `openssl passwd -6`); "
             "plaintext passwords are refused"
@@ -124,14 +158,17 @@ def _password_hash(value: str) -> str:
 
 
 def _ssh_key(value: str) -> str:
-    if not SSH_KEY.match(value.strip()):
+    if not SSH_KEY.fullmatch(value.strip(" ")):
         raise ValueError("is not an OpenSSH public key line (type, base64 key, optional comment)")
-    return value.strip()
+    return value.strip(" ")
 
 
 def _url(value: str) -> str:
-    if not re.match(r"^(https?|ftp|nfs)://[^\s'\"\\`$]+$", value):
-        raise ValueError(f"{value!r} is not a plain http(s)/ftp/nfs URL without spaces or quotes")
+    if not URL.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a plain http(s)/ftp/nfs URL (host, optional port, and a path "
+            "of letters, digits and ._~/%+=,@- only)"
+        )
     return value
 
 
@@ -144,9 +181,12 @@ IPAddr = Annotated[str, BeforeValidator(_address)]
 PasswordHash = Annotated[str, AfterValidator(_password_hash)]
 SshKey = Annotated[str, AfterValidator(_ssh_key)]
 Url = Annotated[str, AfterValidator(_url)]
-Mtu = Annotated[int, Field(ge=576, le=9216, description="MTU in bytes")]
-VlanId = Annotated[int, Field(ge=1, le=4094, description="802.1Q VLAN id")]
-Millis = Annotated[int, Field(ge=0, le=60000)]
+# strict: a number or boolean is what YAML wrote, never coerced ("100" or true is no VLAN id).
+Mtu = Annotated[int, Field(strict=True, ge=576, le=9216, description="MTU in bytes")]
+VlanId = Annotated[int, Field(strict=True, ge=1, le=4094, description="802.1Q VLAN id")]
+Millis = Annotated[int, Field(strict=True, ge=0, le=60000)]
+Miimon = Annotated[int, Field(strict=True, ge=0, le=10000)]
+Flag = Annotated[bool, Field(strict=True)]
 
 
 class Strict(BaseModel):
@@ -165,7 +205,7 @@ class BondDefaultsIn(Strict):
     """Bond settings applied to every bond that does not set them itself."""
 
     mode: BondMode = BondMode.ACTIVE_BACKUP
-    miimon: Annotated[int, Field(ge=0, le=10000)] = 100
+    miimon: Miimon = 100
     updelay: Millis = 0
     downdelay: Millis = 0
     lacp_rate: LacpRate | None = None
@@ -176,7 +216,7 @@ class BondIn(Strict):
     name: IfName
     members: Annotated[list[IfName], Field(min_length=1)]
     mode: BondMode | None = None
-    miimon: Annotated[int, Field(ge=0, le=10000)] | None = None
+    miimon: Miimon | None = None
     updelay: Millis | None = None
     downdelay: Millis | None = None
     primary: IfName | None = Field(
@@ -201,8 +241,8 @@ class BridgeIn(Strict):
     gateway6: IPAddr | None = Field(default=None, description="IPv6 default gateway")
     dns: DnsIn | None = None
     mtu: Mtu | None = None
-    stp: bool = False
-    forward_delay: Annotated[int, Field(ge=0, le=30)] = 0
+    stp: Flag = False
+    forward_delay: Annotated[int, Field(strict=True, ge=0, le=30)] = 0
 
 
 class VlanIn(Strict):
@@ -263,9 +303,12 @@ class InstallerIn(Strict):
     mirror: Url | None = Field(default=None, description="Distribution mirror for installs")
     ovs_repo: Url | None = Field(default=None, description="Extra repo with openvswitch (EL)")
     agent_repo: Url | None = Field(default=None, description="CloudStack agent package repo")
-    install_agent: bool = False
+    install_agent: Flag = False
     disk: Annotated[str, Field(pattern=r"^[a-z][a-z0-9]{1,15}$")] | None = None
-    timezone: Annotated[str, Field(pattern=r"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$")] = "UTC"
+    # Values on installer command lines: none may start with '-' (it would read as an option).
+    timezone: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$")] = (
+        "UTC"
+    )
     keyboard: Annotated[str, Field(pattern=r"^[a-z]{2,8}(-[a-z0-9]+)?$")] = "us"
     locale: Annotated[str, Field(pattern=r"^[A-Za-z_]+\.[A-Za-z0-9-]+$")] = "en_US.UTF-8"
 
@@ -279,10 +322,10 @@ class SettingsIn(Strict):
     bond: BondDefaultsIn | None = None
     dns: DnsIn | None = None
     storage: StorageIn | None = None
-    ipv6: bool | None = None
+    ipv6: Flag | None = None
     traffic_labels: TrafficLabelsIn | None = None
     topology: TopologyIn | None = None
-    blacklist_bridge_module: bool | None = Field(
+    blacklist_bridge_module: Flag | None = Field(
         default=None,
         description="OVS: `install bridge /bin/false` (after the agent is installed)",
     )

@@ -1,11 +1,23 @@
-"""Read YAML while remembering where every value came from.
+"""Read YAML strictly while remembering where every value came from.
 
 Validation errors carry a location path such as ("hosts", 0, "bonds", 1, "mode"); this
 module maps such a path back to the line and column an operator can jump to.
+
+The loader accepts plain data only, so that no document can mean something else than it
+says or exhaust the machine:
+- no anchors, aliases or merge keys (an inventory repeats values through `site` instead),
+  so nothing expands;
+- no tags beyond the YAML core schema (str, int, float, bool, null, seq, map);
+- nesting at most MAX_DEPTH levels;
+- plain scalars are read with YAML 1.2 core rules (an unquoted MAC such as
+  52:54:00:12:34:56 is text), and the YAML 1.1 forms whose meaning other tools still change
+  (0100 as octal, yes/no/on/off as booleans) are refused with a hint on how to write them;
+- no control characters (C0, DEL, C1, U+2028/U+2029) in any key or value.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,8 +25,26 @@ import yaml
 
 Path = tuple[str | int, ...]
 
-_INT_TAG = "tag:yaml.org,2002:int"
-_FLOAT_TAG = "tag:yaml.org,2002:float"
+MAX_DEPTH = 32
+_CORE = "tag:yaml.org,2002:"
+_STR, _INT, _FLOAT, _BOOL, _NULL = (f"{_CORE}{t}" for t in ("str", "int", "float", "bool", "null"))
+_SEQ, _MAP = f"{_CORE}seq", f"{_CORE}map"
+_PLAIN = "cloudbr:plain"  # an untagged plain scalar, resolved by `_plain`
+_ALIAS = "cloudbr:alias"  # an alias, kept as a stub so that nothing is expanded
+_SCALAR_TAGS = frozenset({_STR, _INT, _FLOAT, _BOOL, _NULL})
+
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
+_BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False}
+_BOOLS["FALSE"] = False
+_INT_RE = re.compile(r"[-+]?(0|[1-9][0-9]*)")
+_HEX_RE = re.compile(r"0x[0-9a-fA-F]+")
+_FLOAT_RE = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+_SPECIAL_FLOATS = {".inf": "inf", "+.inf": "inf", "-.inf": "-inf", ".nan": "nan"}
+_MAX_DIGITS = 64  # longer numbers are read as floats or text (int() refuses 4,300 digits)
+_LEADING_ZERO = re.compile(r"[-+]?0[0-9]+")
+_OTHER_BASES = re.compile(r"[-+]?0[ob][0-9a-fA-F_]+")
+_YAML11_BOOLS = re.compile(r"yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF")
 
 
 @dataclass(frozen=True)
@@ -28,6 +58,7 @@ class Problem:
     path: Path
     message: str
     at_key: bool = False  # point at the key itself (unknown or misplaced keys)
+    mark: Mark | None = None  # exact position, when the path cannot locate it
 
 
 class InventoryError(Exception):
@@ -38,11 +69,16 @@ class InventoryError(Exception):
         self.lines = lines
 
 
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_.-]+")
+
+
 def format_path(path: Path) -> str:
     out = ""
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
+        elif not _PLAIN_KEY.fullmatch(part):
+            out += f"[{part!r}]"  # a hostile key cannot break the message's line
         else:
             out += f".{part}" if out else str(part)
     return out or "(document)"
@@ -56,7 +92,8 @@ class Source:
     data: Any
     keys: dict[Path, Mark] = field(default_factory=dict)
     values: dict[Path, Mark] = field(default_factory=dict)
-    duplicate_keys: list[Problem] = field(default_factory=list)
+    # Problems of the document itself (duplicate keys, anchors, control characters, ...).
+    problems: list[Problem] = field(default_factory=list)
 
     def mark(self, path: Path, *, prefer_key: bool = False) -> Mark:
         """Position of the longest known prefix of `path` (a missing key points at its parent)."""
@@ -71,61 +108,266 @@ class Source:
         return Mark(1, 1)
 
     def format(self, problem: Problem, *, prefer_key: bool = False) -> str:
-        m = self.mark(problem.path, prefer_key=prefer_key or problem.at_key)
+        m = problem.mark or self.mark(problem.path, prefer_key=prefer_key or problem.at_key)
         return (
             f"{self.filename}:{m.line}:{m.column}: {format_path(problem.path)}: {problem.message}"
         )
 
 
-def _mark(node: yaml.Node) -> Mark:
-    return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
+def _mark(node: yaml.Node | yaml.Event) -> Mark:
+    start = node.start_mark
+    return Mark(start.line + 1, start.column + 1) if start else Mark(1, 1)
+
+
+def _tag(tag: str) -> str:
+    return "!!" + tag[len(_CORE) :] if tag.startswith(_CORE) else tag
+
+
+def control_message(text: str) -> str | None:
+    """Why `text` is refused for holding a control character, or None."""
+    found = CONTROL.search(text)
+    if found is None:
+        return None
+    return (
+        f"control character U+{ord(found.group()):04X} is not allowed "
+        "(no newlines, tabs or other control characters in inventory values)"
+    )
+
+
+class _TooDeep(Exception):
+    def __init__(self, mark: Mark) -> None:
+        super().__init__(mark)
+        self.mark = mark
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """Composes nodes without expanding aliases, records anchors, and bounds the depth."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.depth = 0
+        self.anchored: dict[int, str] = {}
+
+    def resolve(self, kind: type, value: Any, implicit: Any) -> str:
+        # Untagged nodes: plain scalars are resolved later with YAML 1.2 core rules.
+        if kind is yaml.ScalarNode:
+            return _PLAIN if implicit[0] else _STR
+        return _SEQ if kind is yaml.SequenceNode else _MAP
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.get_event()  # type: ignore[no-untyped-call]
+            return yaml.ScalarNode(_ALIAS, event.anchor, event.start_mark, event.end_mark)
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if self.depth >= MAX_DEPTH:
+            raise _TooDeep(_mark(event))
+        anchor = event.anchor
+        event.anchor = None  # the composer must not remember it: no alias can expand it
+        self.depth += 1
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+        if anchor is not None:
+            self.anchored[id(node)] = anchor
+        return node
+
+
+def _ambiguous(value: str) -> str | None:
+    """A hint for YAML 1.1 forms that other tools still read differently, or None."""
+    if _LEADING_ZERO.fullmatch(value):
+        digits = value.lstrip("+-").lstrip("0") or "0"
+        return (
+            f"{value!r} is ambiguous: YAML 1.1 reads a leading 0 as octal; write {digits} "
+            f"for the number, or quote it ('{value}') for text"
+        )
+    if _OTHER_BASES.fullmatch(value):
+        return f"{value!r} is ambiguous between YAML versions: write the decimal number"
+    if _YAML11_BOOLS.fullmatch(value):
+        return (
+            f"{value!r} is ambiguous: YAML 1.1 reads it as a boolean, YAML 1.2 as text; "
+            f"write true or false, or quote it ('{value}') for text"
+        )
+    return None
+
+
+def _plain(value: str) -> Any:
+    """A plain scalar read with the YAML 1.2 core schema."""
+    if value in _NULLS:
+        return None
+    if value in _BOOLS:
+        return _BOOLS[value]
+    if len(value) <= _MAX_DIGITS and _INT_RE.fullmatch(value):
+        return int(value)
+    if len(value) <= _MAX_DIGITS and _HEX_RE.fullmatch(value):
+        return int(value, 16)
+    if _FLOAT_RE.fullmatch(value):
+        return float(value)
+    if value.lower() in _SPECIAL_FLOATS:
+        return float(_SPECIAL_FLOATS[value.lower()])
+    return value
+
+
+def _tagged(tag: str, value: str) -> Any:
+    """A scalar with an explicit core tag (!!str, !!int, ...); ValueError if it does not fit."""
+    if tag == _STR:
+        return value
+    resolved = _plain(value)
+    number = isinstance(resolved, (int, float)) and not isinstance(resolved, bool)
+    if tag == _INT and number and isinstance(resolved, int):
+        return resolved
+    if tag == _FLOAT and number:
+        return float(resolved)
+    if (tag == _BOOL and isinstance(resolved, bool)) or (tag == _NULL and resolved is None):
+        return resolved
+    raise ValueError(f"{value!r} is not a valid {_tag(tag)}")
 
 
 class _Walker:
-    def __init__(self, src: Source) -> None:
+    def __init__(self, src: Source, anchored: dict[int, str]) -> None:
         self.src = src
-        self.constructor = yaml.SafeLoader("")
+        self.anchored = anchored
+
+    def problem(self, path: Path, message: str, node: yaml.Node) -> None:
+        self.src.problems.append(Problem(path, message, mark=_mark(node)))
 
     def build(self, node: yaml.Node, path: Path) -> Any:
         self.src.values[path] = _mark(node)
+        if id(node) in self.anchored:
+            self.problem(
+                path,
+                f"anchor &{self.anchored[id(node)]}: anchors and aliases are not supported; "
+                "write the value out (settings shared by hosts go under 'site')",
+                node,
+            )
         if isinstance(node, yaml.MappingNode):
-            out: dict[Any, Any] = {}
-            for key_node, value_node in node.value:
-                key = self.build_scalar(key_node) if isinstance(key_node, yaml.ScalarNode) else None
-                if not isinstance(key, (str, int)) or isinstance(key, bool):
-                    key = str(key)
-                child = (*path, key)
-                if key in out:
-                    self.src.duplicate_keys.append(
-                        Problem(child, f"duplicate key {key!r} (the earlier value would be lost)")
-                    )
-                self.src.keys[child] = _mark(key_node)
-                out[key] = self.build(value_node, child)
-            return out
+            return self.mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
+            if node.tag != _SEQ:
+                self.problem(
+                    path, f"tag {_tag(node.tag)} is not supported (plain lists only)", node
+                )
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
         assert isinstance(node, yaml.ScalarNode)
-        return self.build_scalar(node)
+        return self.scalar(node, path)
 
-    def build_scalar(self, node: yaml.ScalarNode) -> Any:
-        # YAML 1.1 reads an unquoted MAC such as 52:54:00:12:34:56 as a base-60 integer;
-        # keep anything with a colon as the text the operator wrote.
-        if node.tag in (_INT_TAG, _FLOAT_TAG) and ":" in node.value:
+    def mapping(self, node: yaml.MappingNode, path: Path) -> dict[Any, Any]:
+        if node.tag != _MAP:
+            self.problem(path, f"tag {_tag(node.tag)} is not supported (plain mappings only)", node)
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = self.key(key_node, path)
+            if key is None:
+                continue
+            child = (*path, key)
+            if key in out:
+                self.src.problems.append(
+                    Problem(child, f"duplicate key {key!r} (the earlier value would be lost)")
+                )
+            self.src.keys[child] = _mark(key_node)
+            out[key] = self.build(value_node, child)
+        return out
+
+    def key(self, node: yaml.Node, path: Path) -> str | int | None:
+        if not isinstance(node, yaml.ScalarNode) or node.tag == _ALIAS:
+            self.problem(path, "a key must be a plain word, not a list, mapping or alias", node)
+            return None
+        if node.tag == _PLAIN and node.value == "<<":
+            self.problem(path, "merge keys (<<) are not supported: write the keys out", node)
+            return None
+        value = self.scalar_value(node, path)
+        key: str | int = value if isinstance(value, (str, int)) else str(value)
+        if isinstance(key, bool):
+            key = str(key)
+        why = control_message(key) if isinstance(key, str) else None
+        if why:
+            self.problem((*path, key), why, node)
+        return key
+
+    def scalar(self, node: yaml.ScalarNode, path: Path) -> Any:
+        if node.tag == _ALIAS:
+            self.problem(
+                path,
+                f"alias *{node.value}: anchors and aliases are not supported; write the value "
+                "out (settings shared by hosts go under 'site')",
+                node,
+            )
+            return None
+        value = self.scalar_value(node, path)
+        if isinstance(value, str):
+            why = control_message(value)
+            if why:
+                self.problem(path, why, node)
+        return value
+
+    def scalar_value(self, node: yaml.ScalarNode, path: Path) -> Any:
+        if node.tag == _PLAIN:
+            hint = _ambiguous(node.value)
+            if hint:
+                self.problem(path, hint, node)
+                return node.value
+            return _plain(node.value)
+        if node.tag not in _SCALAR_TAGS:
+            self.problem(
+                path, f"tag {_tag(node.tag)} is not supported (core YAML types only)", node
+            )
             return node.value
-        return self.constructor.construct_object(node, deep=True)
+        try:
+            return _tagged(node.tag, node.value)
+        except ValueError as exc:
+            self.problem(path, str(exc), node)
+            return node.value
+
+
+def _position(text: str, offset: int) -> str:
+    line = text.count("\n", 0, offset) + 1
+    return f"{line}:{offset - (text.rfind(chr(10), 0, offset) + 1) + 1}"
+
+
+def _compose(text: str, filename: str) -> tuple[yaml.Node | None, dict[int, str]]:
+    loader: _StrictLoader | None = None
+    try:
+        loader = _StrictLoader(text)  # the reader checks every character here
+        return loader.get_single_node(), loader.anchored
+    except _TooDeep as exc:
+        where = f"{exc.mark.line}:{exc.mark.column}"
+        message = f"nested more than {MAX_DEPTH} levels deep"
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"{mark.line + 1}:{mark.column + 1}" if mark else "1:1"
+        message = f"YAML: {exc.problem}"
+    except yaml.reader.ReaderError as exc:
+        where = _position(text, exc.position)
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        message = f"character U+{char:04X} is not allowed in YAML text"
+    finally:
+        if loader is not None:
+            loader.dispose()
+    raise InventoryError([f"{filename}:{where}: (document): {message}"])
 
 
 def load(text: str, filename: str) -> Source:
     """Parse YAML text; raises InventoryError with the parser's position on syntax errors."""
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"{mark.line + 1}:{mark.column + 1}" if mark else "1:1"
-        raise InventoryError([f"{filename}:{where}: (document): YAML: {exc.problem}"]) from None
+    node, anchored = _compose(text, filename)
     src = Source(filename=filename, data=None)
     if node is None:
         src.data = {}
         return src
-    src.data = _Walker(src).build(node, ())
+    src.data = _Walker(src, anchored).build(node, ())
     return src
+
+
+def decode(data: bytes, filename: str) -> str:
+    """UTF-8 text; an undecodable byte is reported at its own line and column."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = len(data[line_start : exc.start].decode("utf-8", "replace")) + 1
+        raise InventoryError(
+            [
+                f"{filename}:{line}:{column}: (document): byte 0x{data[exc.start]:02x} is not "
+                "UTF-8 (save the inventory as UTF-8 text)"
+            ]
+        ) from None

@@ -104,28 +104,46 @@ def agent_properties(host: Host) -> File:
 # every other key the package or cloudstack-setup-agent wrote is kept.
 MERGE_SCRIPT = r"""#!/bin/sh
 # Fold cloudbr's CloudStack agent settings into agent.properties, keeping every other key.
+# Java properties: a key ends at the first '=', ':' or blank ("k=v", "k = v", "k: v"), '#'
+# and '!' start comments, a line ending in an odd number of '\' continues on the next.
+# The file holds keystore.passphrase: its mode and owner are kept (cp -p), a new one is 0600.
 set -eu
 root="${CLOUDBR_ROOT:-}"
 src="$root/etc/cloudbr/agent.properties"
 dst="$root/etc/cloudstack/agent/agent.properties"
 [ -f "$src" ] || exit 0
 mkdir -p "${dst%/*}"
+umask 077
 [ -f "$dst" ] || : >"$dst"
 tmp=$(mktemp "$dst.cloudbr.XXXXXX")
 trap 'rm -f "$tmp"' EXIT
+cp -p "$dst" "$tmp"
 awk '
-    function key(line) { return substr(line, 1, index(line, "=") - 1) }
+    function key(line) {
+        sub(/^[ \t\f]+/, "", line)
+        match(line, /^([^=: \t\f\\]|\\.)*/)
+        return substr(line, 1, RLENGTH)
+    }
+    function continues(line,    n) {
+        n = 0
+        while (n < length(line) && substr(line, length(line) - n, 1) == "\\") n++
+        return n % 2
+    }
+    function blank_or_comment(line) { return line ~ /^[ \t\f]*([#!]|$)/ }
     FNR == NR {
-        if ($0 !~ /^#/ && index($0, "=")) { k = key($0); want[k] = $0; order[++n] = k }
+        if (!blank_or_comment($0)) { k = key($0); if (!(k in want)) order[++n] = k; want[k] = $0 }
         next
     }
-    $0 !~ /^#/ && index($0, "=") && (key($0) in want) {
-        k = key($0); if (!(k in done)) print want[k]; done[k] = 1; next
+    more { more = continues($0); if (!ours) print; next }
+    blank_or_comment($0) { print; next }
+    {
+        k = key($0); more = continues($0); ours = k in want
+        if (!ours) { print; next }
+        if (!(k in done)) print want[k]
+        done[k] = 1
     }
-    { print }
     END { for (i = 1; i <= n; i++) if (!(order[i] in done)) print want[order[i]] }
 ' "$src" "$dst" >"$tmp"
-chmod 0644 "$tmp"
 mv -f "$tmp" "$dst"
 trap - EXIT
 """

@@ -29,7 +29,7 @@ _SAFE_VALUE = re.compile(r"^[A-Za-z0-9_.:,/+=@%-]*( [A-Za-z0-9_.:,/+=@%-]+)*$")
 
 
 def _assign(key: str, value: str) -> str:
-    if not _SAFE_VALUE.match(value):
+    if not _SAFE_VALUE.fullmatch(value):
         raise ValueError(f"{key}={value!r}: not a plain shell word")
     return f'{key}="{value}"' if " " in value else f"{key}={value}"
 

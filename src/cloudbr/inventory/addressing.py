@@ -1,0 +1,160 @@
+"""Addresses, gateways, DNS and MTUs of a host's bridges."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import replace
+
+from cloudbr.inventory import rules
+from cloudbr.inventory.base import ResolverBase, parse_ip, pick
+from cloudbr.inventory.schema import TrafficLabelsIn
+from cloudbr.inventory.source import Path
+from cloudbr.model import (
+    Backend,
+    Bond,
+    Bridge,
+    Dns,
+    IPInterface,
+    Nic,
+    Vlan,
+)
+
+
+class AddressResolver(ResolverBase):
+    """Where addresses, gateways and DNS go, and whether MTUs fit."""
+
+    # --- addresses, gateways, DNS ------------------------------------------------------
+
+    def attach_addresses(
+        self, bridges: list[Bridge], extra: dict[str, list[tuple[IPInterface, Path]]]
+    ) -> list[Bridge]:
+        self.addr_paths = {}
+        out = []
+        for b in bridges:
+            bpath = self._bridge_paths.get(b.name, self.topo_path)
+            addrs = list(b.addresses)
+            for i, a in enumerate(addrs):
+                self.addr_paths[a] = (*bpath, "addresses", i)
+            for a, path in extra.get(b.name, []):
+                addrs.append(a)
+                self.addr_paths[a] = path
+            out.append(replace(b, addresses=tuple(addrs)))
+        known = {b.name for b in bridges}
+        for name, items in extra.items():
+            if name not in known and name not in self.failed_bridges:
+                for _, path in items:
+                    self.err(path, f"no bridge {name!r} to carry this address")
+        for a, path in self.addr_paths.items():
+            if isinstance(a, ipaddress.IPv6Interface) and not self.ipv6:
+                self.err(
+                    path, f"{a} is an IPv6 address but IPv6 is disabled for this host (ipv6: false)"
+                )
+        return out
+
+    def attach_gateway_and_dns(self, bridges: list[Bridge], dns: Dns) -> list[Bridge]:
+        h = self.ctx.host_in
+        mgmt = pick(h.traffic_labels, self.ctx.site.traffic_labels, TrafficLabelsIn()).management
+        out = []
+        for b in bridges:
+            gw4, gw6 = b.gateway4, b.gateway6
+            if b.name == mgmt and h.gateway:
+                g = parse_ip(h.gateway)
+                if isinstance(g, ipaddress.IPv4Address):
+                    gw4 = g
+                else:
+                    self.err((*self.ctx.host_path, "gateway"), f"gateway {g} is IPv6: use gateway6")
+            if b.name == mgmt and h.gateway6:
+                g = parse_ip(h.gateway6)
+                if isinstance(g, ipaddress.IPv6Address):
+                    gw6 = g
+                else:
+                    self.err(
+                        (*self.ctx.host_path, "gateway6"), f"gateway6 {g} is IPv4: use gateway"
+                    )
+            out.append(replace(b, gateway4=gw4, gateway6=gw6))
+        for fam, attr, hkey in ((4, "gateway4", "gateway"), (6, "gateway6", "gateway6")):
+            carriers = [b for b in out if getattr(b, attr) is not None]
+            if len(carriers) > 1:
+                names = ", ".join(b.name for b in carriers)
+                self.err(
+                    (*self.ctx.host_path, hkey) if getattr(h, hkey) else self.ctx.host_path,
+                    f"more than one IPv{fam} default gateway ({names}); a host has one per family",
+                )
+            for b in carriers:
+                gw = getattr(b, attr)
+                path = (
+                    (*self.ctx.host_path, hkey)
+                    if b.name == mgmt and getattr(h, hkey)
+                    else self._bridge_paths.get(b.name, self.ctx.host_path)
+                )
+                problem = rules.gateway_problem(gw, b, fam)
+                if problem:
+                    self.err(path, problem)
+        # Host DNS goes on the bridge that carries the default route.
+        if dns:
+            target = next((b.name for b in out if b.gateway4 or b.gateway6), mgmt)
+            out = [replace(b, dns=dns) if b.name == target and not b.dns else b for b in out]
+        return out
+
+    def dns(self) -> Dns:
+        d = self.dns_in
+        servers = tuple(parse_ip(s) for s in d.servers)
+        if not self.ipv6:
+            for i, s in enumerate(servers):
+                if s.version == 6:
+                    self.err(
+                        (*self.ctx.setting_path("dns"), "servers", i),
+                        f"DNS server {s} is IPv6 but IPv6 is disabled for this host",
+                    )
+        return Dns(servers, tuple(d.search))
+
+    def check_addresses(self, bridges: list[Bridge]) -> None:
+        seen: dict[ipaddress.IPv4Address | ipaddress.IPv6Address, str] = {}
+        nets: list[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, str]] = []
+        for b in bridges:
+            for a in b.addresses:
+                path = self.addr_paths.get(a, self.ctx.host_path)
+                if a.ip in seen:
+                    self.err(path, f"address {a.ip} is already used on {seen[a.ip]!r}")
+                    continue
+                seen[a.ip] = b.name
+                clash = next((n for n in nets if n[0].overlaps(a.network) and n[1] != b.name), None)
+                if clash:
+                    self.err(
+                        path,
+                        f"subnet {a.network} of {b.name!r} overlaps {clash[0]} on {clash[1]!r}; "
+                        "the host could not tell which bridge to route through",
+                    )
+                nets.append((a.network, b.name))
+
+    # --- MTU, labels, misc -------------------------------------------------------------
+
+    def check_mtus(
+        self, nics: list[Nic], bonds: list[Bond], bridges: list[Bridge], vlans: list[Vlan]
+    ) -> None:
+        mtu: dict[str, int | None] = {n.name: n.mtu for n in nics}
+        mtu.update({b.name: b.mtu for b in bonds})
+        mtu.update({v.name: v.mtu for v in vlans})
+        mtu.update({b.name: b.mtu for b in bridges})
+        # (child, parent, path, whether an unset parent MTU is Linux's default): a bond sets
+        # its members' MTU itself, a bridge or VLAN device cannot exceed its lower device's.
+        pairs: list[tuple[str, str, Path, bool]] = []
+        for i, bond_in in enumerate(self.topology.bonds):
+            bpath = (*self.topo_path, "bonds", i, "mtu")
+            pairs += [(bond_in.name, m, bpath, False) for m in bond_in.members]
+        for b in bridges:
+            bpath = (*self._bridge_paths.get(b.name, self.topo_path), "mtu")
+            if b.vlan is not None:
+                pairs.append((b.vlan.name, b.vlan.device, bpath, True))
+                if self.backend is Backend.OVS and b.vlan.parent_bridge:
+                    pairs.append((b.name, b.vlan.parent_bridge, bpath, False))
+            if b.uplink:
+                pairs.append((b.name, b.uplink, bpath, True))
+        reported: set[str] = set()
+        for child, parent, path, default in pairs:
+            problem = rules.mtu_problem(
+                child, mtu.get(child), parent, mtu.get(parent), default=default
+            )
+            if problem and child not in reported:
+                reported.add(child)
+                self.err(path, problem)

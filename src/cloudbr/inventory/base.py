@@ -1,0 +1,95 @@
+"""What the parts of a host's resolution (bonds, topology, addressing, resolve) share: where
+settings came from, the host's effective settings, and `err` (see resolve.py)."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from cloudbr.inventory.schema import (
+    BondDefaultsIn,
+    DnsIn,
+    HostIn,
+    SiteIn,
+    StorageIn,
+    TopologyIn,
+)
+from cloudbr.inventory.source import Path, Problem
+from cloudbr.model import Backend, Distro, IPAddress, IPInterface
+
+T = TypeVar("T")
+
+
+@dataclass
+class Checker:
+    problems: list[Problem] = field(default_factory=list)
+
+    def error(self, path: Path, message: str, *, at_key: bool = False) -> None:
+        self.problems.append(Problem(path, message, at_key))
+
+
+def pick(host: T | None, site: T | None, default: T) -> T:
+    if host is not None:
+        return host
+    if site is not None:
+        return site
+    return default
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """Where a host's settings came from, so errors point at the right YAML lines."""
+
+    index: int
+    host_in: HostIn
+    site: SiteIn
+
+    @property
+    def host_path(self) -> Path:
+        return ("hosts", self.index)
+
+    def setting_path(self, name: str) -> Path:
+        if getattr(self.host_in, name) is not None:
+            return (*self.host_path, name)
+        if getattr(self.site, name) is not None:
+            return ("site", name)
+        return self.host_path
+
+    @property
+    def prefix(self) -> str:
+        """Name the host in messages about settings it inherited from the site."""
+        return "" if self.host_in.topology is not None else f"host {self.host_in.hostname}: "
+
+
+def parse_ip(text: str) -> IPAddress:
+    return ipaddress.ip_address(text)
+
+
+def parse_iface(text: str) -> IPInterface:
+    return ipaddress.ip_interface(text)
+
+
+class ResolverBase:
+    """A host's effective settings (host value, else site value, else default) and `err`."""
+
+    def __init__(self, ctx: Ctx, check: Checker) -> None:
+        self.ctx = ctx
+        self.check = check
+        h, s = ctx.host_in, ctx.site
+        self.backend = pick(h.backend, s.backend, Backend.LINUXBRIDGE)
+        self.distro = pick(h.distro, s.distro, Distro.CENTOS7)
+        self.ipv6 = pick(h.ipv6, s.ipv6, False)
+        self.topology = pick(h.topology, s.topology, TopologyIn())
+        self.topo_path = ctx.setting_path("topology")
+        self.bond_defaults = pick(h.bond, s.bond, BondDefaultsIn())
+        self.storage = pick(h.storage, s.storage, StorageIn())
+        self.dns_in = pick(h.dns, s.dns, DnsIn())
+        self.failed_bridges: set[str] = set()
+        # Filled in as the topology is resolved (bridges, then addresses).
+        self._bridge_paths: dict[str, Path] = {}
+        self.addr_paths: dict[IPInterface, Path] = {}
+
+    def err(self, path: Path, message: str, *, at_key: bool = False) -> None:
+        inherited = path[:1] == ("site",) or path == self.ctx.host_path
+        self.check.error(path, (self.ctx.prefix if inherited else "") + message, at_key=at_key)
