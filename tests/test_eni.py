@@ -22,6 +22,7 @@ import pytest
 
 from cloudbr.inventory import load_inventory, parse_inventory
 from cloudbr.model import Backend, Host
+from cloudbr.platform_versions import platform
 from cloudbr.render import debian_extras, eni
 from tests.conftest import EXAMPLES
 from tests.support.ovsdb import OvsDb
@@ -356,8 +357,9 @@ def test_debian_ovs_hook_builds_topology(name: str, ovsdb: OvsDb, tmp_path: Path
         cfg = ovsdb.vsctl("get", "Port", bond.name, "other_config")
         assert "bond-detect-mode=miimon" in cfg
         assert f'bond-miimon-interval="{bond.miimon}"' in cfg
-        if bond.primary:
-            assert f"bond-primary={bond.primary}" in cfg
+        # other_config:bond-primary only where OVS has it (2.14+: Debian 12, not 18.04's 2.9).
+        honoured = bond.primary is not None and platform(host).ovs_bond_primary
+        assert (f"bond-primary={bond.primary}" in cfg) == honoured
         for nic in host.members_of(bond.name):
             mtu = nic.mtu or bond.mtu
             if mtu:
@@ -472,9 +474,12 @@ iface cloudbr100 inet static
 ENI_CORRECTIONS: dict[tuple[str, str], str] = {
     ("cloudbr0", "netmask"): "255.255.155.0 is not a valid netmask; /24 is 255.255.255.0",
     ("cloudbr0", "gateway"): "the post's text and inventory use .1, its file .100",
-    ("cloudbr0", "dns-nameserver"): "not an ifupdown/resolvconf option: dns-nameservers",
-    ("cloudbr0", "dns-nameservers"): "plural, with both servers",
-    ("cloudbr0", "dns-search"): "the post's search domain was missing from the file",
+    ("cloudbr0", "dns-nameserver"): "no such option, and bionic's ifupdown hands dns-* to "
+    "resolvconf only (absent): DNS goes in /etc/systemd/resolved.conf.d",
+    ("eth0", "auto"): "OVS 2.9.0-2.9.2's hook never ups bond members: ifupdown must",
+    ("eth1", "auto"): "OVS 2.9.0-2.9.2's hook never ups bond members: ifupdown must",
+    ("eth2", "auto"): "OVS 2.9.0-2.9.2's hook never ups bond members: ifupdown must",
+    ("eth3", "auto"): "OVS 2.9.0-2.9.2's hook never ups bond members: ifupdown must",
     ("cloudbr0", "ovs_ports"): "the fake bridge comes up through its parent's ovs_ports",
     ("bond0", "ovs_option"): "ignored by the hook: the option is ovs_options (plural)",
     ("bond0", "ovs_options"): "bond-detect-mode/bond-miimon-interval (miimon is no key)",
@@ -535,9 +540,11 @@ def test_grub_dropin_appends_to_the_command_line(tmp_path: Path) -> None:
         text=True,
         check=True,
     ).stdout.strip()
-    assert out == "quiet splash net.ifnames=0 biosdevname=0 netcfg/do_not_use_netplan=true"
+    # Only what the installed kernel or udev reads: netcfg/do_not_use_netplan is a question of
+    # debian-installer's netcfg (its templates), read by nothing on an installed system.
+    assert out == "quiet splash net.ifnames=0 biosdevname=0"
     # Predictable names need no drop-in at all on a linux bridge host.
     assert debian_extras.GRUB_DROPIN not in debian_extras.render(variant())
-    # Debian never had netplan in d-i: only the NIC naming arguments.
-    assert debian_extras.kernel_args(HOSTS["debian12-ovs"]) == ["net.ifnames=0", "biosdevname=0"]
+    for name in ("debian12-ovs", "ubuntu1804-ovs", "ubuntu1804-bridge"):
+        assert debian_extras.kernel_args(HOSTS[name]) == ["net.ifnames=0", "biosdevname=0"]
     assert re.search(r"^GRUB_CMDLINE_LINUX=", f.content.decode(), re.M)

@@ -348,52 +348,68 @@ def test_linux_bridge_agrees_with_cloud_init_sysconfig(tmp_path: Path, host: Hos
 # - the `network` service ups every ONBOOT file in name order (eth10 after eth9), skipping
 #   SLAVE=yes and deferring VLAN devices and TYPE=Bridge to the end;
 # - `ifup` sources the file and dispatches on DEVICETYPE (default: the name without its
-#   trailing digits), so only DEVICETYPE=ovs files reach ifup-ovs, the rest ifup-eth;
-# - ifup-ovs ups OVSREQUIRES first, ups OVS_BRIDGE if `br-exists` says it is missing, ups
-#   each of BOND_IFACES, then runs for TYPE:
-#     OVSBridge:  add-br "$DEVICE" $OVS_OPTIONS [-- $OVS_EXTRA] [-- set bridge stp_enable=$STP]
-#     OVSPort:    add-port "$OVS_BRIDGE" "$DEVICE" $OVS_OPTIONS [-- $OVS_EXTRA]
-#     OVSIntPort: add-port ... -- set Interface "$DEVICE" type=internal [-- $OVS_EXTRA]
-#     OVSBond:    add-bond "$OVS_BRIDGE" "$DEVICE" $BOND_IFACES $OVS_OPTIONS [-- $OVS_EXTRA]
-#   and after a port, ups its bridge again. Unquoted expansions are word-split as there.
-# Written from ifup-ovs's behaviour (openvswitch/ovs rhel/etc_sysconfig_network-scripts_ifup-ovs);
-# ifup-eth's IP configuration is out of scope. `ovs-vsctl` is the ovsdb fixture's shim.
+#   trailing digits), so only DEVICETYPE=ovs files reach ifup-ovs, the rest ifup-eth.
+# ifup-ovs itself is modelled from openvswitch's rhel/etc_sysconfig_network-scripts_ifup-ovs
+# at v2.12.0 (RDO Train's build for CentOS 7; the file is identical from v2.11.0 to v2.13.0),
+# the branches our files reach:
+# - OVSREQUIRES: each name not yet in UPPEDSTACK is upped first (check_recursion);
+# - OVSBridge: `check_device_down` -> `--may-exist add-br "$DEVICE" $OVS_OPTIONS` (a fake
+#   bridge's "<parent> <vlan>" or nothing) [-- $OVS_EXTRA] [-- set bridge stp_enable=$STP],
+#   else OVSBRIDGECONFIGURED=yes; then, not DHCP and no OVSINTF and not already configured,
+#   ifup-eth configures the bridge's addresses (OVSBOOTPROTO, MACADDR: never written by us);
+# - OVSPort: ifup_ovs_bridge (ifup it if `br-exists` fails), ifup-eth, `--if-exists del-port
+#   -- add-port "$OVS_BRIDGE" "$DEVICE" $OVS_OPTIONS [-- $OVS_EXTRA]`, OVSINTF=$DEVICE ifup
+#   of the bridge;
+# - OVSBond: ifup_ovs_bridge, ifup of each BOND_IFACES, `--if-exists del-port -- add-bond
+#   "$OVS_BRIDGE" "$DEVICE" $BOND_IFACES $OVS_OPTIONS [-- $OVS_EXTRA]`, OVSINTF ifup of the
+#   bridge;
+# - any other TYPE: "Invalid OVS interface type", exit 1.
+# Unquoted expansions are word-split as there. A device is "down" until this replay has
+# upped it (check_device_down asks the kernel). ifup-eth is logged, not run; starting the
+# openvswitch service is out of scope. `ovs-vsctl` is the ovsdb fixture's shim.
 REPLAY = r"""
 # shellcheck disable=SC1090,SC2012,SC2086  # word splitting of the values is what ifup-ovs does
 set -eu
 dir=$1
+up=$(mktemp)
 vsctl() { echo "ovs-vsctl $*"; ovs-vsctl "$@"; }
+ifup_eth() { echo "ifup-eth $1${2:+ $2}"; echo "$1" >> "$up"; }
+device_down() { ! grep -qx "$1" "$up"; }
 ifup() (
     cfg="$dir/ifcfg-$1"
     [ -f "$cfg" ] || { echo "ifup $1: no $cfg" >&2; exit 1; }
     unset DEVICE TYPE DEVICETYPE OVS_BRIDGE OVS_OPTIONS OVS_EXTRA BOND_IFACES OVSREQUIRES STP
     . "$cfg"
     [ -n "${DEVICETYPE:-}" ] || DEVICETYPE=${DEVICE%"${DEVICE##*[!0-9]}"}
-    if [ "$DEVICETYPE" != ovs ]; then echo "ifup-eth $DEVICE"; exit 0; fi
+    if [ "$DEVICETYPE" != ovs ]; then ifup_eth "$DEVICE"; exit 0; fi
     UPPEDSTACK=${UPPEDSTACK:-$DEVICE}
     for r in ${OVSREQUIRES:-}; do
         case " $UPPEDSTACK " in *" $r "*) ;; *) UPPEDSTACK="$UPPEDSTACK $r" ifup "$r" ;; esac
     done
-    up_bridge() { vsctl br-exists "$OVS_BRIDGE" || ifup "$OVS_BRIDGE"; }
+    ifup_ovs_bridge() { vsctl br-exists "$OVS_BRIDGE" || ifup "$OVS_BRIDGE"; }
     case "$TYPE" in
     OVSBridge)
-        vsctl -t 10 -- --may-exist add-br "$DEVICE" ${OVS_OPTIONS:-} \
-            ${OVS_EXTRA+-- $OVS_EXTRA} ${STP+-- set bridge "$DEVICE" stp_enable="${STP}"} ;;
+        configured=no
+        if device_down "$DEVICE"; then
+            vsctl -t 10 -- --may-exist add-br "$DEVICE" ${OVS_OPTIONS:-} \
+                ${OVS_EXTRA+-- $OVS_EXTRA} ${STP+-- set bridge "$DEVICE" stp_enable="${STP}"}
+        else
+            configured=yes
+        fi
+        if [ -z "${OVSINTF:-}" ] && [ "$configured" != yes ]; then ifup_eth "$DEVICE"; fi ;;
     OVSPort)
-        up_bridge
-        vsctl -t 10 -- --may-exist add-port "$OVS_BRIDGE" "$DEVICE" ${OVS_OPTIONS:-} \
-            ${OVS_EXTRA+-- $OVS_EXTRA}
-        ifup "$OVS_BRIDGE" ;;
-    OVSIntPort)
-        up_bridge
-        vsctl -t 10 -- --may-exist add-port "$OVS_BRIDGE" "$DEVICE" ${OVS_OPTIONS:-} \
-            -- set Interface "$DEVICE" type=internal ${OVS_EXTRA+-- $OVS_EXTRA} ;;
+        ifup_ovs_bridge
+        ifup_eth "$DEVICE" port
+        vsctl -t 10 -- --if-exists del-port "$OVS_BRIDGE" "$DEVICE" \
+            -- add-port "$OVS_BRIDGE" "$DEVICE" ${OVS_OPTIONS:-} ${OVS_EXTRA+-- $OVS_EXTRA}
+        OVSINTF=$DEVICE ifup "$OVS_BRIDGE" ;;
     OVSBond)
-        up_bridge
+        ifup_ovs_bridge
         for i in $BOND_IFACES; do ifup "$i"; done
-        vsctl -t 10 -- --may-exist add-bond "$OVS_BRIDGE" "$DEVICE" $BOND_IFACES \
-            ${OVS_OPTIONS:-} ${OVS_EXTRA+-- $OVS_EXTRA}
-        ifup "$OVS_BRIDGE" ;;
+        vsctl -t 10 -- --if-exists del-port "$OVS_BRIDGE" "$DEVICE" \
+            -- add-bond "$OVS_BRIDGE" "$DEVICE" $BOND_IFACES ${OVS_OPTIONS:-} \
+            ${OVS_EXTRA+-- $OVS_EXTRA}
+        OVSINTF=$DEVICE ifup "$OVS_BRIDGE" ;;
     *) echo "Invalid OVS interface type $TYPE" >&2; exit 1 ;;
     esac
 )
@@ -448,7 +464,9 @@ def test_ovs_seed_host_replays_to_the_reference_topology(tmp_path: Path, ovsdb: 
     assert ovsdb.ports("cloudbr1") == {"bond1"}
     for bond in ("bond0", "bond1"):
         assert_bond(ovsdb, host, bond)
-    assert ovsdb.get("Port", "bond0", "other_config:bond-primary") == "eth0"
+    # CentOS 7's OVS (2.12 or older) has no other_config:bond-primary: not written.
+    assert host.bond("bond0").primary == "eth0"
+    assert "bond-primary" not in ovsdb.vsctl("get", "Port", "bond0", "other_config")
     assert ovsdb.vsctl("br-to-parent", "cloudbr100") == "cloudbr0"
     assert ovsdb.vsctl("br-to-vlan", "cloudbr100") == "100"
     assert "ovs-vsctl -t 10 -- --may-exist add-br cloudbr100 cloudbr0 100" in log
@@ -458,6 +476,20 @@ def test_ovs_seed_host_replays_to_the_reference_topology(tmp_path: Path, ovsdb: 
         ovsdb.vsctl("br-exists", label)
     # Bond members were brought up as plain links before their bond.
     assert log.index("ifup-eth eth0") < log.index("add-bond cloudbr0 bond0")
+    lines = log.splitlines()
+    # OVSBridge without OVS_OPTIONS, then ifup-eth for its addresses, exactly once per bridge
+    # (the OVSINTF re-ifups after each port skip both): the v2.12.0 OVSBridge branch.
+    for bridge in host.bridges:
+        assert lines.count(f"ifup-eth {bridge.name}") == 1, bridge.name
+    add_br = [ln for ln in lines if " add-br cloudbr0" in ln]
+    assert add_br == [
+        "ovs-vsctl -t 10 -- --may-exist add-br cloudbr0 -- set bridge cloudbr0 stp_enable=false"
+    ]
+    # OVSBond: the stale port goes first, in the same transaction.
+    assert any(
+        "-- --if-exists del-port cloudbr0 bond0 -- add-bond cloudbr0 bond0 eth0 eth1" in ln
+        for ln in lines
+    )
 
 
 @pytest.mark.parametrize("host", centos7_hosts(Backend.OVS), ids=lambda h: h.hostname)
@@ -478,7 +510,11 @@ def test_every_ovs_host_replays_to_its_model(tmp_path: Path, ovsdb: OvsDb, host:
 
 def test_odd_ovs_host_details(tmp_path: Path, ovsdb: OvsDb) -> None:
     host = odd("odd-ovs")
-    replay(ovsdb, write(ifcfg.render(host), tmp_path) / SCRIPTS.lstrip("/"))
+    log = replay(ovsdb, write(ifcfg.render(host), tmp_path) / SCRIPTS.lstrip("/"))
+    # The OVSPort branch: ifup-eth for the port, then del-port + add-port in one transaction.
+    lines = log.splitlines()
+    port = lines.index("ifup-eth eth2 port")
+    assert "-- --if-exists del-port cloudbr1 eth2 -- add-port cloudbr1 eth2" in lines[port + 1]
     assert ovsdb.get("Port", "bond0", "other_config:lacp-time") == "fast"
     assert ovsdb.get("Port", "bond0", "lacp") == "active"
     assert ovsdb.get("Interface", "cloudbr0", "mtu_request") == "9000"

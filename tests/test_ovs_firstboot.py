@@ -25,6 +25,7 @@ import pytest
 from cloudbr import render
 from cloudbr.inventory import load_inventory
 from cloudbr.model import Backend, Family, Host
+from cloudbr.platform_versions import ovs_bond_options
 from cloudbr.render import ovs_firstboot
 from tests.conftest import EXAMPLES
 from tests.support.ovsdb import OvsDb, ovsdb_server
@@ -266,7 +267,7 @@ def assert_converged(sb: Sandbox, host: Host) -> None:
         if br.uplink in {b.name for b in host.bonds}:
             bond = host.bond(br.uplink)
             assert db.ifaces(bond.name) == set(bond.members)
-            for key, value in bond.ovs_options():
+            for key, value in ovs_bond_options(host, bond):
                 assert db.get("Port", bond.name, key) == value, key
         assert db.get("Port", br.uplink, "external_ids:cloudbr-owner") == host.hostname
     st = sb.state()

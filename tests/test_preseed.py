@@ -1,186 +1,265 @@
-"""The preseed carrier, proven by debconf-set-selections --checkonly, bash -n, shellcheck, and
-by running its late script against a scratch target (a `chroot` shim records what would run
-inside the installed system; nothing runs on this machine)."""
+"""The preseed carrier, read and run by debian-installer's own code (tests/support/
+debian_installer.py): the text initrd of debian-installer-12-netboot-amd64, its shell
+`debconf-set-selections` (source package `preseed`, file debconf-set-selections; it strips a
+continued line's leading whitespace and joins it with ONE space), cdebconf, busybox and
+`in-target`; the late_command runs the way /bin/preseed_command runs it (`sh -c`) into a
+scratch overlay of a real Debian 12 root (mmdebstrap minbase + systemd)."""
 
 from __future__ import annotations
 
 import base64
+import gzip
 import os
 import re
-import subprocess
+import shlex
+import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from cloudbr import render
-from cloudbr.carriers import preseed
+from cloudbr.carriers import embed, preseed
 from cloudbr.files import FileMap
 from cloudbr.inventory import parse_inventory
 from cloudbr.model import Backend, Distro, Host
-from cloudbr.render import debian_extras
+from cloudbr.render import debian_extras, ovs_firstboot
+from tests.support.debian_installer import Installed, run_installer
 from tests.test_eni import HOSTS
 
 PRESEED_HOSTS = {k: h for k, h in HOSTS.items() if not k.startswith("variant-ubuntu")}
+# One late_command run per distro x backend, plus the topology away from the reference one.
+LATE_HOSTS = ["debian12-bridge", "debian12-ovs", "ubuntu1804-bridge", "ubuntu1804-ovs"]
+LATE_HOSTS += ["variant-ovs"]
+# The scratch target has no boot disk for grub-mkconfig to probe: update-grub records calls.
+UPDATE_GRUB = "/usr/sbin/update-grub"
+GRUB_LOG = "var/log/cloudbr-update-grub.calls"
+RECORDER = f'#!/bin/sh\necho "update-grub $*" >> /{GRUB_LOG}\n'.encode()
+# d-i's own netplan file in the target (Ubuntu's netcfg writes one), which must go.
+DI_NETPLAN = "/etc/netplan/01-netcfg.yaml"
+# What d-i's in-target and apt leave in any target, beside what the late script writes.
+INSTALLER_BOOKKEEPING = re.compile(
+    r"^/(var/lib/dpkg/|var/cache/apt/|var/lib/apt/|var/log/|usr/sbin/start-stop-daemon$|"
+    r"usr/sbin/update-grub$|etc/systemd/system/[^/]+\.wants/)"
+)
 
 
 def build(host: Host) -> tuple[FileMap, str]:
     tree = render.rootfs(host)
-    files = preseed.render(host, tree)
-    f = files[preseed.PRESEED]
+    f = preseed.render(host, tree)[preseed.PRESEED]
     assert f.mode == 0o600
     return tree, f.content.decode()
 
 
-def selections(text: str) -> dict[str, tuple[str, str]]:
-    """question -> (type, value), joining backslash-continued lines the way
-    debconf-set-selections does (the backslash and newline are removed, nothing else)."""
-    out: dict[str, tuple[str, str]] = {}
-    lines = iter(text.splitlines())
-    for line in lines:
-        while line.endswith("\\"):
-            line = line[:-1] + next(lines)
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        m = re.match(r"^\s*(\S+)\s+(\S+)\s+(\S+)(?:\s(.*))?$", line)
-        assert m, line
-        out[m.group(2)] = (m.group(3), m.group(4) or "")
+def meant(host: Host) -> dict[str, str]:
+    """What cloudbr means each question to hold (the late_command is checked on its own)."""
+    m = preseed.mirror(host)
+    out = {a.question: a.value for a in preseed.network_answers(host)}
+    out |= {
+        "mirror/protocol": m.protocol,
+        f"mirror/{m.protocol}/hostname": m.hostname,
+        f"mirror/{m.protocol}/directory": m.directory,
+        "mirror/suite": preseed.RELEASES[host.distro].codename,
+        "pkgsel/include": " ".join(preseed.packages(host)),
+        "passwd/root-password-crypted": host.access.root_password_hash or "!",
+        "netcfg/get_hostname": host.hostname,
+    }
     return out
 
 
-@pytest.mark.parametrize("name", sorted(PRESEED_HOSTS))
-def test_debconf_accepts_the_preseed(name: str, tmp_path: Path) -> None:
-    _, text = build(PRESEED_HOSTS[name])
-    path = tmp_path / "preseed.cfg"
-    path.write_text(text)
-    out = subprocess.run(
-        ["debconf-set-selections", "--checkonly", str(path)], capture_output=True, text=True
+def check_late_command(host: Host, tree: FileMap, value: str) -> None:
+    """The late_command as d-i read it: each base64 word intact, decoding to the script."""
+    words = shlex.split(value)
+    assert words[:2] == ["printf", "%s\\n"], value[:200]
+    end = words.index(">")
+    payload = words[2:end]
+    word = re.compile(rf"[A-Za-z0-9+/=]{{1,{preseed.B64_WIDTH}}}")
+    assert all(word.fullmatch(w) for w in payload), payload
+    assert gzip.decompress(base64.b64decode("".join(payload))).decode() == preseed.late_script(
+        host, tree
     )
-    assert out.returncode == 0, out.stderr
-    # Unknown types are only warnings there: refuse them too.
-    assert out.stderr == "", out.stderr
+    assert words[end + 1 : end + 3] == [f"/target{preseed.LATE_B64}", "&&"]
+    assert words[end + 3 : end + 5] == ["in-target", "sh"]
+    assert "http" not in value  # fetches nothing
 
 
-@pytest.mark.parametrize("name", sorted(PRESEED_HOSTS))
-def test_install_time_network_and_packages(name: str) -> None:
+def check_answers(host: Host, tree: FileMap, got: Installed) -> None:
+    assert got.set_status == 0
+    answers = dict(got.answers)
+    check_late_command(host, tree, answers.pop("preseed/late_command"))
+    assert answers == meant(host)
+
+
+# The hosts whose late_command runs below are read back there.
+@pytest.mark.parametrize("name", sorted(set(PRESEED_HOSTS) - set(LATE_HOSTS)))
+def test_installer_reads_what_cloudbr_meant(name: str, tmp_path: Path) -> None:
     host = PRESEED_HOSTS[name]
-    _, text = build(host)
-    sel = selections(text)
-    addr = host.primary_address
-    assert addr is not None
-    assert sel["netcfg/get_ipaddress"] == ("string", str(addr.ip))
-    assert sel["netcfg/get_netmask"] == ("string", str(addr.netmask))
-    assert sel["netcfg/get_gateway"] == ("string", str(host.gateway4))
-    assert sel["netcfg/disable_autoconfig"] == ("boolean", "true")
-    assert sel["netcfg/get_nameservers"][1].split() == [str(s) for s in host.dns.servers]
-    assert sel["netcfg/get_hostname"][1] == host.hostname
-    bond = host.bond(host.primary_bridge.uplink or "")
-    assert sel["netcfg/choose_interface"][1] == (bond.primary or bond.members[0])
-    assert bond.primary is None or sel["netcfg/choose_interface"][1] == bond.primary
-    pkgs = sel["pkgsel/include"][1].split()
-    assert "openssh-server" in pkgs
-    if host.backend is Backend.OVS:
-        assert {"openvswitch-switch", "ifupdown"} <= set(pkgs)
-    elif host.distro is Distro.DEBIAN12:
-        assert {"ifupdown", "ifenslave", "bridge-utils"} <= set(pkgs)
-    ubuntu_ovs = host.distro is Distro.UBUNTU1804 and host.backend is Backend.OVS
-    assert ("netcfg/do_not_use_netplan" in sel) == ubuntu_ovs
-    codename = {"ubuntu1804": "bionic", "debian12": "bookworm"}[host.distro.value]
-    assert sel["mirror/suite"][1] == codename
-    if host.access.root_password_hash:
-        assert sel["passwd/root-password-crypted"] == ("password", host.access.root_password_hash)
+    tree, text = build(host)
+    got = run_installer(text, [*meant(host), "preseed/late_command"], tmp_path)
+    check_answers(host, tree, got)
+
+
+def test_wrong_parser_model_would_have_hidden_the_spaces(tmp_path: Path) -> None:
+    """The old carrier quoted one base64 word over continued lines: d-i puts a space in it."""
+    text = "d-i preseed/late_command string \\\n  printf '%s' 'QUJD\\\n  REVG'\n"
+    got = run_installer(text, ["preseed/late_command"], tmp_path)
+    assert got.answers["preseed/late_command"] == "printf '%s' 'QUJD REVG'"
+
+
+def install(host: Host, tmp_path: Path, text: str | None = None, **files: bytes) -> Installed:
+    own = build(host)[1]
+    target = {UPDATE_GRUB: RECORDER, DI_NETPLAN: b"network: {}\n", **files}
+    questions = [*meant(host), "preseed/late_command"]
+    return run_installer(text or own, questions, tmp_path, target_files=target, late=True)
+
+
+def regular_files(root: Path) -> dict[str, Path]:
+    return {"/" + str(p.relative_to(root)): p for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("name", LATE_HOSTS)
+def test_late_command_installs_exactly_the_tree(name: str, tmp_path: Path) -> None:
+    host = PRESEED_HOSTS[name]
+    tree, _ = build(host)
+    got = install(host, tmp_path)
+    check_answers(host, tree, got)
+    assert got.late_status == 0, got.late_output
+    expected = preseed.carried_files(host, tree)
+    written = regular_files(got.target_changes)
+    ours = {p for p in written if not INSTALLER_BOOKKEEPING.match(p)}
+    assert ours == set(expected)  # nothing else, and no payload or script left behind
+    for path, f in expected.items():
+        assert written[path].read_bytes() == f.content, path
+        assert stat.S_IMODE(written[path].stat().st_mode) == f.mode, path
+    if host.access.ssh_authorized_keys:
+        assert stat.S_IMODE((got.target_changes / "root/.ssh").stat().st_mode) == 0o700
+    # d-i's netplan file (placed in the overlay's upper dir before the install) is gone.
+    assert not os.path.lexists(got.target_changes / DI_NETPLAN.lstrip("/"))
+    enabled = {line.split()[0] for line in got.enabled_units.splitlines() if line.strip()}
+    units = embed.units_to_enable(tree)
+    assert set(units) <= enabled
+    assert (ovs_firstboot.UNIT in units) == (host.backend is Backend.OVS)
+    grub_calls = (
+        (got.target_changes / GRUB_LOG).read_text().splitlines()
+        if (got.target_changes / GRUB_LOG).exists()
+        else []
+    )
+    assert grub_calls == (["update-grub "] if debian_extras.GRUB_DROPIN in tree else [])
+
+
+def _payload_lines(lines: list[str]) -> list[int]:
+    full = rf"  [A-Za-z0-9+/=]{{{preseed.B64_WIDTH}}} \\"
+    return [i for i, line in enumerate(lines) if re.fullmatch(full, line)]
+
+
+def _corrupt(text: str) -> str:
+    """Flip one character in the middle of the payload's base64 words."""
+    lines = text.split("\n")
+    i = _payload_lines(lines)[len(_payload_lines(lines)) // 2]
+    c = lines[i][10]
+    lines[i] = lines[i][:10] + ("B" if c == "A" else "A") + lines[i][11:]
+    return "\n".join(lines)
+
+
+def _truncate(text: str) -> str:
+    """Drop one line of the payload."""
+    lines = text.split("\n")
+    del lines[_payload_lines(lines)[len(_payload_lines(lines)) // 2]]
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("damage", [_corrupt, _truncate])
+def test_a_broken_payload_fails_the_install(damage: Callable[[str], str], tmp_path: Path) -> None:
+    host = PRESEED_HOSTS["ubuntu1804-ovs"]
+    text = damage(build(host)[1])
+    assert text != build(host)[1]
+    got = install(host, tmp_path, text)
+    assert got.late_status not in (None, 0)
+    # Nothing of the tree was laid down.
+    assert "/etc/network/interfaces" not in regular_files(got.target_changes)
+
+
+def test_a_failing_step_fails_the_install(tmp_path: Path) -> None:
+    """update-grub is the late script's last step: its failure is the late_command's."""
+    host = PRESEED_HOSTS["debian12-bridge"]
+    assert debian_extras.GRUB_DROPIN in render.rootfs(host)
+    got = install(host, tmp_path, **{UPDATE_GRUB: b"#!/bin/sh\nexit 7\n"})
+    assert got.late_status == 7
+
+
+# A topology far larger than any CloudStack host: 24 NICs, 12 bonds, 12 bridges, 200 VLANs,
+# 40 SSH keys.
+def large_inventory(backend: str) -> str:
+    nics = "".join(f"      - {{name: eth{i}}}\n" for i in range(24))
+    bonds = "".join(
+        f"      - {{name: bond{i}, members: [eth{2 * i}, eth{2 * i + 1}]}}\n" for i in range(12)
+    )
+    bridges = "".join(f"      - {{name: cloudbr{i}, uplink: bond{i}}}\n" for i in range(12))
+    vlans = "".join(
+        f"      - {{id: {v}, parent: bond{v % 12}, bridge: br{v}, addresses: [10.{v}.0.7/24]}}\n"
+        for v in range(2, 202)
+    )
+    keys = "".join(f'    - "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5{i:040d} k{i}"\n' for i in range(40))
+    return f"""\
+site:
+  domain: example.net
+  distro: ubuntu1804
+  backend: {backend}
+  dns: {{servers: [10.1.0.53]}}
+  access:
+    ssh_authorized_keys:
+{keys}  topology:
+    nics:
+{nics}    bonds:
+{bonds}    bridges:
+{bridges}    vlans:
+{vlans}  traffic_labels: {{management: cloudbr0, guest: cloudbr0, public: cloudbr1}}
+hosts:
+  - hostname: big
+    address: 10.1.0.7/24
+    gateway: 10.1.0.1
+"""
+
+
+@pytest.mark.parametrize("backend", ["ovs", "linuxbridge"])
+def test_late_command_stays_far_below_the_argument_limit(backend: str) -> None:
+    host = parse_inventory(large_inventory(backend), "big.yaml").hosts[0]
+    tree, _text = build(host)
+    command = preseed.late_command(preseed.late_script(host, tree))
+    assert len(preseed.late_script(host, tree)) > 60_000  # several times the reference host
+    # d-i hands the joined value to `sh -c`: one argument, MAX_ARG_STRLEN = 128 KiB.
+    assert len(command.encode()) < preseed.ARG_LIMIT // 2, len(command)
+
+
+@pytest.mark.parametrize("name", ["debian12-ovs", "variant-bridge"])
+def test_boot_parameters_carry_the_install_network(name: str, tmp_path: Path) -> None:
+    """As d-i's env2debconf reads them: the kernel hands `a/b=value` to init's environment
+    (linux lib/cmdline.c next_arg removes the double quotes)."""
+    host = PRESEED_HOSTS[name]
+    params = preseed.boot_parameters(host)
+    env = dict(p.split("=", 1) for p in shlex.split(" ".join(params)))
+    assert all(not p.startswith("netcfg/do_not_use") for p in params)
+    wanted = {a.question: a.value for a in preseed.network_answers(host) if a.value}
+    got = run_installer("", list(wanted), tmp_path, env2debconf=env)
+    assert got.answers == wanted
+
+
+def test_installed_systems_get_no_installer_parameters() -> None:
+    for host in PRESEED_HOSTS.values():
+        dropin = render.rootfs(host).get(debian_extras.GRUB_DROPIN)
+        assert dropin is None or b"netcfg/" not in dropin.content
+    # The question stays where it belongs: in the installer's answers (Ubuntu OVS only).
+    text = build(PRESEED_HOSTS["ubuntu1804-ovs"])[1]
+    assert "d-i netcfg/do_not_use_netplan boolean true" in text.splitlines()
+    host = PRESEED_HOSTS["ubuntu1804-ovs"]
+    assert preseed.purged_packages(host) == ["netplan.io"]
+    assert host.distro is Distro.UBUNTU1804
 
 
 def test_default_and_custom_mirror() -> None:
-    sel = selections(build(HOSTS["debian12-ovs"])[1])
-    assert sel["mirror/http/hostname"][1] == "deb.debian.org"
-    assert sel["mirror/http/directory"][1] == "/debian"
-    sel = selections(build(HOSTS["ubuntu1804-ovs"])[1])
-    assert sel["mirror/http/hostname"][1] == "archive.ubuntu.com"
+    m = preseed.mirror(HOSTS["debian12-ovs"])
+    assert (m.hostname, m.directory) == ("deb.debian.org", "/debian")
     text = (Path(__file__).parents[1] / "examples/seed-ubuntu1804-ovs.yaml").read_text()
     text += "    installer:\n      mirror: https://mirror.example.net:8443/pub/ubuntu/\n"
-    host = parse_inventory(text, "x.yaml").hosts[0]
-    sel = selections(build(host)[1])
-    assert sel["mirror/protocol"][1] == "https"
-    assert sel["mirror/https/hostname"][1] == "mirror.example.net:8443"
-    assert sel["mirror/https/directory"][1] == "/pub/ubuntu"
-
-
-def test_no_password_hash_locks_root() -> None:
-    sel = selections(build(HOSTS["ubuntu1804-ovs"])[1])  # the seed examples have no access
-    assert HOSTS["ubuntu1804-ovs"].access.root_password_hash is None
-    assert sel["passwd/root-password-crypted"] == ("password", "!")
-    assert "passwd/root-password" not in sel
-
-
-def _late_command(text: str) -> str:
-    return selections(text)["preseed/late_command"][1]
-
-
-def _shellcheck(path: Path) -> None:
-    for cmd in (["bash", "-n", str(path)], ["shellcheck", "-s", "sh", str(path)]):
-        out = subprocess.run(cmd, capture_output=True, text=True)
-        assert out.returncode == 0, out.stdout + out.stderr
-
-
-@pytest.mark.parametrize("name", sorted(PRESEED_HOSTS))
-def test_late_command_carries_the_late_script(name: str, tmp_path: Path) -> None:
-    host = PRESEED_HOSTS[name]
-    tree, text = build(host)
-    cmd = _late_command(text)
-    path = tmp_path / "late_command.sh"
-    path.write_text(cmd + "\n")
-    _shellcheck(path)
-    assert "http" not in cmd  # fetches nothing
-    payload = re.search(r"printf '%s\\n' '([A-Za-z0-9+/=]+)'", cmd)
-    assert payload, cmd
-    assert base64.b64decode(payload.group(1)).decode() == preseed.late_script(host, tree)
-    assert f"in-target sh {preseed.LATE_SCRIPT}" in cmd
-
-
-def _run_late_script(host: Host, tmp_path: Path) -> tuple[FileMap, Path, str]:
-    tree, _ = build(host)
-    script = tmp_path / "late.sh"
-    script.write_text(preseed.late_script(host, tree))
-    _shellcheck(script)
-    target = tmp_path / "target"
-    (target / "etc/netplan").mkdir(parents=True)
-    (target / "etc/netplan/01-netcfg.yaml").write_text("network: {}\n")  # d-i's own
-    shim = tmp_path / "shim"
-    shim.mkdir()
-    log = tmp_path / "chroot.log"
-    (shim / "chroot").write_text(f'#!/bin/sh\necho "$*" >> {log}\n')
-    (shim / "chroot").chmod(0o755)
-    env = dict(os.environ, PATH=f"{shim}:{os.environ['PATH']}")
-    out = subprocess.run(["sh", str(script), str(target)], env=env, capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
-    return tree, target, log.read_text() if log.exists() else ""
-
-
-@pytest.mark.parametrize("name", sorted(PRESEED_HOSTS))
-def test_late_script_writes_exactly_the_tree(name: str, tmp_path: Path) -> None:
-    host = PRESEED_HOSTS[name]
-    tree, target, chroot_log = _run_late_script(host, tmp_path)
-    expected = preseed.carried_files(host, tree)
-    written = {"/" + str(p.relative_to(target)): p for p in target.rglob("*") if p.is_file()}
-    assert set(written) == set(expected)
-    for path, f in expected.items():
-        assert written[path].read_bytes() == f.content, path
-        assert written[path].stat().st_mode & 0o7777 == f.mode, path
-    if host.access.ssh_authorized_keys:
-        keys = (target / "root/.ssh/authorized_keys").read_text().split("\n")
-        assert keys[: len(host.access.ssh_authorized_keys)] == list(host.access.ssh_authorized_keys)
-        assert (target / "root/.ssh").stat().st_mode & 0o777 == 0o700
-    # The installer's netplan file is gone; ours (if any) is the only one left.
-    assert not (target / "etc/netplan/01-netcfg.yaml").exists()
-    commands = chroot_log.splitlines()
-    # Units the tree ships are enabled in the target (OVS hosts: the first-boot service).
-    enable = f"{target} systemctl enable cloudbr-ovs-firstboot.service"
-    assert (enable in commands) == (host.backend is Backend.OVS)
-    grub = debian_extras.GRUB_DROPIN in tree
-    assert (f"{target} update-grub" in commands) == grub
-    ubuntu_ovs = host.distro is Distro.UBUNTU1804 and host.backend is Backend.OVS
-    assert (f"{target} apt-get -y purge netplan.io nplan" in commands) == ubuntu_ovs
-    if grub and ubuntu_ovs:
-        # netplan goes before the files go down; update-grub runs once they are there.
-        purge = commands.index(f"{target} apt-get -y purge netplan.io nplan")
-        assert purge < commands.index(f"{target} update-grub")
+    m = preseed.mirror(parse_inventory(text, "x.yaml").hosts[0])
+    assert m == preseed.Mirror("https", "mirror.example.net:8443", "/pub/ubuntu")

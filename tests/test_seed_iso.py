@@ -1,6 +1,9 @@
-"""The NoCloud seed ISO, proven by its consumers: blkid, xorriso, `cloud-init schema`, cloud-init's
-own NoCloud reader, network selection and write_files (Debian's cloud-init 22.4, importable only
-under /usr/bin/python3), `netplan generate` and cloud-init's v2 converter."""
+"""The NoCloud seed ISO, proven by its consumers: blkid, xorriso, `cloud-init schema`, and
+cloud-init's own boot path (tests/support/cloud_init.py: NoCloud reading the extracted ISO,
+network selection, network_state and the distro's renderer, write_files, the hostname it
+writes) with Debian's cloud-init 22.4 (importable only under /usr/bin/python3) and, given
+CLOUDBR_CLOUD_INIT_TREES, the source trees of the oldest versions the platforms ship: 19.4
+(CentOS 7.9) and 23.1 (bionic's last); plus `netplan generate`."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import base64
 import dataclasses
 import hashlib
 import ipaddress
-import json
+import re
 import subprocess
 import sys
 import time
@@ -29,10 +32,13 @@ from cloudbr.model import Backend, Family, Host
 from cloudbr.pipeline import render_host
 from cloudbr.render import common, netplan, ovs_firstboot
 from tests.conftest import EXAMPLES
+from tests.support import cloud_init
+from tests.test_eni import variant
 
-SYSTEM_PYTHON = "/usr/bin/python3"
 INVENTORIES = [EXAMPLES / "lab.yaml", *sorted(EXAMPLES.glob("seed-*.yaml"))]
 HOSTS: list[Host] = [h for inv in INVENTORIES for h in load_inventory(inv).hosts]
+# IPv6 with a default route, MTUs, 802.3ad: the topology away from the reference one.
+HOSTS += [variant(), variant(distro="centos7")]
 # Paths where a file defines interfaces, for every distro we render.
 NETWORK_DEFINITION_PREFIXES = (
     "/etc/netplan/",
@@ -43,56 +49,6 @@ NETWORK_DEFINITION_PREFIXES = (
 
 def _id(host: Host) -> str:
     return f"{host.hostname}-{host.distro.value}-{host.backend.value}"
-
-
-# Runs under Debian's cloud-init: for each case, read the extracted seed directory exactly as
-# DataSourceNoCloud does, ask stages.Init which network configuration it would apply given
-# some system config, and replay user-data's write_files (paths rebased into a scratch root).
-CLOUD_INIT_READER = r"""
-import hashlib, json, os, sys, tempfile
-from cloudinit import helpers, stages, util
-from cloudinit.config import cc_write_files
-from cloudinit.sources import DataSourceNoCloud
-
-out = []
-for case in json.load(open(sys.argv[1])):
-    root = tempfile.mkdtemp()
-    os.makedirs(root + "/cloud/seed")
-    os.symlink(case["seed"], root + "/cloud/seed/nocloud")
-    sys_cfg = {
-        "datasource": {"NoCloud": {"fs_label": None}},
-        "system_info": {"paths": {"cloud_dir": root + "/cloud", "run_dir": root + "/run"}},
-    }
-    ds = DataSourceNoCloud.DataSourceNoCloud(sys_cfg, None, helpers.Paths(sys_cfg["system_info"]["paths"]))
-    found = ds.get_data()
-    networks = []
-    for extra in case["system_cfgs"]:
-        init = stages.Init(ds_deps=[])
-        init._cfg = util.mergemanydict([extra, sys_cfg])
-        init.datasource = ds
-        cfg, source = init._find_networking_config()
-        networks.append([cfg, source.name if hasattr(source, "name") else str(source)])
-    cloud_config = util.load_yaml(ds.userdata_raw)
-    written = {}
-    files = [dict(f, path=case["write_root"] + f["path"]) for f in cloud_config.get("write_files", [])]
-    cc_write_files.write_files("write_files", files, "root:root")
-    for f in files:
-        st = os.stat(f["path"])
-        with open(f["path"], "rb") as fh:
-            written[f["path"][len(case["write_root"]):]] = [hashlib.sha256(fh.read()).hexdigest(), st.st_mode & 0o7777]
-    out.append({
-        "found": bool(found),
-        "seed": ds.seed,
-        "instance_id": ds.get_instance_id(),
-        "meta_data": ds.metadata,
-        "user_data": ds.userdata_raw.decode(),
-        "cloud_config": cloud_config,
-        "network_config": ds.network_config,
-        "networks": networks,
-        "written": written,
-    })
-json.dump(out, sys.stdout)
-"""
 
 
 def run(*argv: str | Path) -> subprocess.CompletedProcess[str]:
@@ -106,20 +62,6 @@ def extract(iso: bytes, tmp: Path, *load_options: str) -> Path:
     res = run("xorriso", *load_options, "-osirrox", "on", "-indev", image, "-extract", "/", out)
     assert res.returncode == 0, res.stderr
     return out
-
-
-def cloud_init_read(cases: list[dict[str, Any]], tmp: Path) -> list[dict[str, Any]]:
-    spec = tmp / "cases.json"
-    spec.write_text(json.dumps(cases))
-    res = subprocess.run(
-        [SYSTEM_PYTHON, "-c", CLOUD_INIT_READER, str(spec)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert res.returncode == 0, res.stderr
-    result: list[dict[str, Any]] = json.loads(res.stdout)
-    return result
 
 
 def system_cfg(files: dict[str, bytes]) -> dict[str, Any]:
@@ -247,6 +189,15 @@ def test_unrepresentable_input_is_refused(files: dict[str, bytes], label: str) -
 # --- the seed of every example host --------------------------------------------------------
 
 
+# cloud-init's distro and the network renderer it uses there (the first of the distro's
+# renderer list that is installed: sysconfig on EL, netplan on Ubuntu, eni on Debian 12).
+DISTRO_RENDERER = {
+    "centos7": ("rhel", "sysconfig"),
+    "ubuntu1804": ("ubuntu", "netplan"),
+    "debian12": ("debian", "eni"),
+}
+
+
 @pytest.fixture(scope="module")
 def seeds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
     """Per example host: its rendered output, the ISO extracted by xorriso, and what
@@ -266,11 +217,16 @@ def seeds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]
                 "write_root": str(write_root),
                 # first boot (no system config) and a later boot (what write_files added)
                 "system_cfgs": [{}, system_cfg(written)],
+                "distro": DISTRO_RENDERER[host.distro.value][0],
+                "renderer": DISTRO_RENDERER[host.distro.value][1],
             }
         )
         out[_id(host)] = {"host": host, "files": files, "tree": tree, "seed_dir": seed_dir}
-    for key, result in zip(out, cloud_init_read(cases, tmp_path_factory.mktemp("ci")), strict=True):
-        out[key]["cloud_init"] = result
+    for tree_path in cloud_init.trees():
+        results = cloud_init.read(cases, tmp_path_factory.mktemp("ci"), tree_path)
+        for key, result in zip(out, results, strict=True):
+            out[key].setdefault("cloud_init", result)  # the installed one comes first
+            out[key].setdefault("versions", {})[result["version"]] = result
     return out
 
 
@@ -316,7 +272,11 @@ def test_identity_and_access(seed: dict[str, Any]) -> None:
     host: Host = seed["host"]
     cfg = seed["cloud_init"]["cloud_config"]
     assert cfg["hostname"] == host.hostname
-    assert cfg["fqdn"] == host.fqdn
+    # The name cc_set_hostname writes, as each cloud-init version's util.get_hostname_fqdn and
+    # distro pick it (on EL, distros/rhel.py prefers an fqdn whenever it has one).
+    for version, got in seed["versions"].items():
+        assert got["hostname_written"] == host.hostname, version
+    assert "fqdn" not in cfg
     if host.access.root_password_hash or host.access.ssh_authorized_keys:
         (root,) = cfg["users"]
         assert root["name"] == "root"
@@ -347,23 +307,98 @@ def test_write_files_lays_down_the_tree(seed: dict[str, Any]) -> None:
 
 def test_network_ownership(seed: dict[str, Any]) -> None:
     """cloud-init's own choice of network configuration, on first boot and on a later boot
-    once write_files has added its cloud.cfg.d snippets."""
+    once write_files has added its cloud.cfg.d snippets, and what its renderer makes of it."""
     host: Host = seed["host"]
-    got = seed["cloud_init"]
-    written = got["written"]
-    first_boot, later_boot = got["networks"]
-    if host.backend is Backend.LINUXBRIDGE:
-        v2 = netplan.network_config(host)
-        assert got["network_config"] == {"network": v2}
-        assert first_boot == [v2, "DS"]
-        assert later_boot == [v2, "DS"]
-        assert not [p for p in written if p.startswith(NETWORK_DEFINITION_PREFIXES)]
-    else:
-        assert got["network_config"] == {"network": {"config": "disabled"}}
-        assert first_boot == [None, "DS"]
-        assert later_boot[0] is None
-        # The tree's own interface definitions travel with it.
-        assert [p for p in written if p.startswith(NETWORK_DEFINITION_PREFIXES)]
+    for version, got in seed["versions"].items():
+        written = got["written"]
+        first_boot, later_boot = got["networks"]
+        if host.backend is Backend.LINUXBRIDGE:
+            v2 = netplan.network_config(host, gateway6_key=True)
+            assert got["network_config"] == v2, version  # read unwrapped, as written
+            assert first_boot[:2] == [v2, "DS"], version
+            assert later_boot[:2] == [v2, "DS"], version
+            check_rendered(host, first_boot[2], version)
+            assert not [p for p in written if p.startswith(NETWORK_DEFINITION_PREFIXES)]
+        else:
+            # 19.4's NoCloud strips the `network:` key itself (a disabled config only).
+            disabled = {"config": "disabled"}
+            assert got["network_config"] in ({"network": disabled}, disabled), version
+            assert first_boot == [None, "DS", None], version
+            assert later_boot[0] is None, version
+            # The tree's own interface definitions travel with it.
+            assert [p for p in written if p.startswith(NETWORK_DEFINITION_PREFIXES)]
+
+
+def check_rendered(host: Host, rendered: dict[str, Any], version: str) -> None:
+    """The files the distro's renderer wrote hold the host's bridges, addresses, bonds and
+    default routes (IPv4 and IPv6)."""
+    assert "error" not in rendered, (version, rendered)
+    files: dict[str, str] = rendered["files"]
+    if host.distro.family is Family.RHEL:
+        scripts = "/etc/sysconfig/network-scripts/"
+        for bridge in host.bridges:
+            ifcfg = files[f"{scripts}ifcfg-{bridge.name}"]
+            assert "TYPE=Bridge" in ifcfg, version
+            for addr in bridge.ipv4:
+                assert re.search(rf"^IPADDR\d*={addr.ip}$", ifcfg, re.M), version
+            if bridge.gateway4:
+                assert f"GATEWAY={bridge.gateway4}" in ifcfg, version
+            if bridge.gateway6:
+                assert f"IPV6_DEFAULTGW={bridge.gateway6}" in ifcfg, version
+        for bond in host.bonds:
+            assert f"miimon={bond.miimon}" in files[f"{scripts}ifcfg-{bond.name}"], version
+        return
+    text = "\n".join(files.values())
+    for bridge in host.bridges:
+        assert bridge.name in text, version
+        for addr in bridge.addresses:
+            assert str(addr.ip) in text, version
+        for gateway in (bridge.gateway4, bridge.gateway6):
+            assert gateway is None or str(gateway) in text, version
+    for bond in host.bonds:
+        assert bond.name in text, version
+
+
+def test_wrapped_v2_is_what_cloud_init_19_4_cannot_read() -> None:
+    """A model of cloud-init 19.4 (CentOS 7.9), read at tag 19.4 of canonical/cloud-init:
+    cloudinit/sources/DataSourceNoCloud.py `_maybe_remove_top_network` strips a top-level
+    `network:` only for `config: disabled` or when it holds both `config` and `version` (v1);
+    cloudinit/net/network_state.py `parse_net_config_data` then needs a top-level `version`.
+    (22.2 moved the stripping into the parser for every version, LP #1906187.) Run the real
+    19.4 and 23.1 trees with CLOUDBR_CLOUD_INIT_TREES (tests/support/cloud_init.py)."""
+
+    def nocloud_19_4(doc: dict[str, Any]) -> Any:
+        net = doc.get("network")
+        if not isinstance(net, dict):
+            return doc
+        if net.get("config") == "disabled" or ("config" in net and "version" in net):
+            return net
+        return doc
+
+    for host in HOSTS:
+        doc = yaml.safe_load(render_host(host)[f"{seed_iso.SEED_DIR}/network-config"].content)
+        read = nocloud_19_4(doc)
+        if host.backend is Backend.LINUXBRIDGE:
+            assert read.get("version") == 2
+            assert "bridges" in read
+            # What the carrier wrote before: wrapped, it reaches the parser with no version.
+            assert nocloud_19_4({"network": read}).get("version") is None
+        else:
+            assert read == {"config": "disabled"}
+
+
+def test_ipv6_default_route_is_gateway6_in_the_seed() -> None:
+    """19.4's sysconfig renderer fails on a `::/0` route; `gateway6` (v2, read by 19.4's
+    network_state._v2_to_v1_ipcfg for the first IPv6 address) renders everywhere."""
+    hosts = [h for h in HOSTS if h.backend is Backend.LINUXBRIDGE and h.ipv6]
+    for host in hosts:
+        doc = cloudinit.network_config(host)
+        for name, bridge in doc["bridges"].items():
+            routes = bridge.get("routes", [])
+            assert all(r["to"] != netplan.DEFAULT6 for r in routes), name
+            gw6 = host.bridge(name).gateway6
+            assert bridge.get("gateway6") == (str(gw6) if gw6 else None)
+    assert any(h.primary_bridge.gateway6 for h in hosts)
 
 
 def test_ovs_hosts_start_the_first_boot_service(seed: dict[str, Any]) -> None:
@@ -416,12 +451,14 @@ def test_the_excluded_snippet_would_have_taken_the_network_from_cloud_init(
                     "seed": str(s["seed_dir"]),
                     "write_root": str(write_root),
                     "system_cfgs": [system_cfg(snippets)],
+                    "distro": DISTRO_RENDERER[host.distro.value][0],
+                    "renderer": DISTRO_RENDERER[host.distro.value][1],
                 }
             )
     if not cases:
         pytest.skip("no renderer emits a network snippet for linux-bridge hosts today")
-    for got in cloud_init_read(cases, tmp_path):
-        assert got["networks"] == [[None, "SYSTEM_CFG"]]
+    for got in cloud_init.read(cases, tmp_path):
+        assert got["networks"] == [[None, "SYSTEM_CFG", None]]
 
 
 # --- the linux-bridge network-config is a valid v2 document ---------------------------------
@@ -431,9 +468,10 @@ BRIDGE_HOSTS = [h for h in HOSTS if h.backend is Backend.LINUXBRIDGE]
 
 @pytest.mark.parametrize("host", BRIDGE_HOSTS, ids=_id)
 def test_netplan_generate_accepts_network_config(host: Host, tmp_path: Path) -> None:
-    doc = render_host(host)["seed/network-config"].content
+    # cloud-init hands a v2 document to netplan under `network:` (its netplan renderer).
+    doc = {"network": yaml.safe_load(render_host(host)["seed/network-config"].content)}
     (tmp_path / "etc/netplan").mkdir(parents=True)
-    (tmp_path / "etc/netplan/50-cloud-init.yaml").write_bytes(doc)
+    (tmp_path / "etc/netplan/50-cloud-init.yaml").write_text(yaml.safe_dump(doc))
     res = run("netplan", "generate", "--root-dir", tmp_path)
     assert res.returncode == 0, res.stderr
     units = {p.name for p in (tmp_path / "run/systemd/network").iterdir()}
@@ -444,39 +482,6 @@ def test_netplan_generate_accepts_network_config(host: Host, tmp_path: Path) -> 
         assert f"10-netplan-{bond.name}.netdev" in units
 
 
-@pytest.mark.parametrize("host", BRIDGE_HOSTS, ids=_id)
-def test_cloud_init_renders_network_config_for_the_distro(host: Host, tmp_path: Path) -> None:
-    """cloud-init's own v2 parser and the renderer the image pins (sysconfig on EL, netplan on
-    Debian and Ubuntu) turn the seed into the host's bridges and addresses."""
-    nc = tmp_path / "network-config"
-    nc.write_bytes(render_host(host)["seed/network-config"].content)
-    rhel = host.distro.family is Family.RHEL
-    distro, kind = ("centos", "sysconfig") if rhel else ("debian", "netplan")
-    out = tmp_path / "out"
-    res = run(
-        "cloud-init", "devel", "net-convert", "-p", nc, "-k", "yaml", "-d", out, "-D", distro,
-        "-O", kind,
-    )  # fmt: skip
-    assert res.returncode == 0, res.stderr
-    if rhel:
-        scripts = out / "etc/sysconfig/network-scripts"
-        for bridge in host.bridges:
-            ifcfg = (scripts / f"ifcfg-{bridge.name}").read_text()
-            assert "TYPE=Bridge" in ifcfg
-            for addr in bridge.ipv4:
-                assert f"IPADDR={addr.ip}" in ifcfg
-        for bond in host.bonds:
-            assert "miimon=" in (scripts / f"ifcfg-{bond.name}").read_text()
-    else:
-        (rendered,) = (out / "etc/netplan").iterdir()
-        v2 = yaml.safe_load(rendered.read_text())["network"]
-        for bridge in host.bridges:
-            want = [str(a) for a in bridge.addresses]
-            assert v2["bridges"][bridge.name].get("addresses", []) == want
-        for bond in host.bonds:
-            assert v2["bonds"][bond.name]["parameters"]["mii-monitor-interval"] == bond.miimon
-
-
 # --- reproducibility and identity ----------------------------------------------------------
 
 
@@ -484,7 +489,9 @@ def test_two_renders_give_identical_isos_and_hosts_differ() -> None:
     first = {_id(h): render_host(h)[seed_iso.ISO].content for h in HOSTS}
     second = {_id(h): render_host(h)[seed_iso.ISO].content for h in HOSTS}
     assert first == second
-    assert len(set(first.values())) == len(HOSTS)
+    # Hosts differ by name; the two variants (same host, Debian and EL) may share a seed.
+    by_name = {h.hostname: first[_id(h)] for h in HOSTS}
+    assert len(set(by_name.values())) == len(by_name) < len(HOSTS)
 
 
 def _moved(host: Host) -> Host:
@@ -548,9 +555,8 @@ def test_awkward_content_survives_cloud_init_write_files(tmp_path: Path) -> None
     seed_dir = extract(build_iso(seed.files(), label=seed_iso.LABEL), tmp_path)
     write_root = tmp_path / "root"
     write_root.mkdir()
-    (got,) = cloud_init_read(
-        [{"seed": str(seed_dir), "write_root": str(write_root), "system_cfgs": []}], tmp_path
-    )
+    case = {"seed": str(seed_dir), "write_root": str(write_root), "system_cfgs": []}
+    (got,) = cloud_init.read([{**case, "distro": "debian", "renderer": "eni"}], tmp_path)
     for path, f in AWKWARD.items():
         assert (write_root / path.lstrip("/")).read_bytes() == f.content, path
         assert got["written"][path][1] == f.mode, path

@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from cloudbr import __version__, daytwo, progress
+from cloudbr import __version__, daytwo, platform_versions, progress
 from cloudbr.files import FileMap
 from cloudbr.inventory import InventoryError, json_schema, load_inventory
 from cloudbr.model import SUPPORTED_DISTROS, Backend, Host, Inventory
@@ -71,6 +71,9 @@ def _summary(host: Host) -> dict[str, object]:
 
 
 def _check(inv: Inventory, as_json: bool) -> int:
+    for h in inv.hosts:
+        for warning in platform_versions.warnings(h):
+            print(f"cloudbr: warning: {warning}", file=sys.stderr)
     if as_json:
         print(json.dumps([_summary(h) for h in inv.hosts], indent=2))
         return EXIT_OK

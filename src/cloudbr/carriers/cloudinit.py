@@ -1,13 +1,15 @@
 """The three NoCloud documents (user-data, meta-data, network-config) for one host.
 
 Who owns the network is decided here, once, per backend:
-- linux bridge: cloud-init renders it. network-config is our Netplan v2 mapping (the same one
-  /etc/netplan/90-cloudbr.yaml carries), and write_files leaves out the files that would
-  fight cloud-init's rendering: our own interface definitions (netplan, eni, ifcfg) and any
-  cloud.cfg.d snippet that sets `network:`. Such a snippet would be harmless on the first
-  boot (init-local applies the seed's network-config before write_files runs) but, being
-  system config, it outranks the datasource on every later boot, so a re-seeded host (new
-  instance-id) would silently keep its old network.
+- linux bridge: cloud-init renders it. network-config is our Netplan v2 mapping (the one
+  /etc/netplan/90-cloudbr.yaml carries, but unwrapped and with the IPv6 default route as
+  `gateway6`, so that cloud-init 19.4 (CentOS 7.9) reads and renders it), and write_files
+  leaves out the files that would fight cloud-init's rendering: our own interface
+  definitions (netplan, eni, ifcfg) and any cloud.cfg.d snippet that sets `network:`.
+  Such a snippet would be harmless on the first boot (init-local applies the seed's
+  network-config before write_files runs) but, being system config, it outranks the
+  datasource on every later boot, so a re-seeded host (new instance-id) would silently keep
+  its old network.
 - Open vSwitch: cloud-init must not touch the network (`config: disabled`); write_files lays
   down the whole tree (ENI or ifcfg, the first-boot script and unit) and runcmd starts the
   first-boot service that builds the OVS topology.
@@ -153,8 +155,10 @@ def _runcmd(host: Host, carried: list[str]) -> dict[str, Any]:
 
 def user_data(host: Host, tree: FileMap) -> dict[str, Any]:
     doc: dict[str, Any] = {
+        # No `fqdn`: on the RHEL family cloud-init writes the fqdn, when it has one, into
+        # /etc/hostname (19.4 has no prefer_fqdn_over_hostname); the short name it then
+        # takes from meta-data's local-hostname is what /etc/hostname in the tree says.
         "hostname": host.hostname,
-        "fqdn": host.fqdn,
         "preserve_hostname": False,
         # /etc/hosts comes from the tree (write_files); cloud-init must not rewrite it.
         "manage_etc_hosts": False,
@@ -167,8 +171,11 @@ def user_data(host: Host, tree: FileMap) -> dict[str, Any]:
 
 
 def network_config(host: Host) -> dict[str, Any]:
+    """Unwrapped v2 (no top-level `network:`): before 22.2, NoCloud strips a `network:` key
+    only around v1 or `config: disabled` (LP #1906187), and a wrapped v2 document then has no
+    version. `{network: {config: disabled}}` is unwrapped by every version."""
     if cloud_init_owns_network(host):
-        return {"network": netplan.network_config(host)}
+        return netplan.network_config(host, gateway6_key=True)
     return {"network": {"config": "disabled"}}
 
 

@@ -5,16 +5,31 @@ d-i cannot build bonds or bridges, so the install runs on one NIC with the host'
 address (the bond's primary member, else its first); the installed system's own network
 files replace that configuration.
 
-The late_command carries a script (`late_script`) as one base64 word, writes it into the
-target and runs it there with `in-target`, where coreutils' base64 exists (d-i's busybox may
-lack it). The script takes the target root as its first argument (default /): it runs its
-commands through `chroot` only when that root is not /, so it can be run against a scratch
-directory.
+Install-time network and the preseeding mode: netcfg configures the network before a file
+fetched with `url=` (network preseeding) is read, so the static answers in such a file come
+too late. They work when the preseed is read before netcfg runs: from the initrd
+(`preseed.cfg` at its root) or with `file=` on the installer's own media. For `url=`, put
+`boot_parameters(host)` on the installer's kernel command line.
+
+The late_command carries a script (`late_script`), gzip'd and base64'd, as many short words.
+debian-installer's own `debconf-set-selections` (package `preseed`, a shell script; not the
+Perl tool of an installed system) strips each continued line's leading whitespace and joins it
+to the previous one with one space, so a continued word gains spaces: each base64 line is
+therefore its own word, and `printf '%s\\n'` puts each on its own line, which `base64 -d`
+reads. The words are written into the target and decoded there with `in-target`, where
+coreutils' base64 and gzip exist (d-i's busybox may lack them). d-i runs the late_command with
+`sh -c`, so the whole command is one argument under the kernel's 128 KiB limit
+(MAX_ARG_STRLEN): gzip keeps even large trees far below it. The late_command's exit status is
+the late script's, so a corrupt payload or a failing step fails the install.
+
+The script takes the target root as its first argument (default /): it runs its commands
+through `chroot` only when that root is not /, so it can be run against a scratch directory.
 """
 
 from __future__ import annotations
 
 import base64
+import gzip
 import ipaddress
 import shlex
 from dataclasses import dataclass
@@ -33,8 +48,11 @@ TEMPLATE = "autoinstall/preseed.cfg.j2"
 AUTHORIZED_KEYS = embed.AUTHORIZED_KEYS
 LATE_SCRIPT = "/root/cloudbr-late.sh"
 LATE_B64 = "/root/cloudbr-late.b64"
-# Width of the base64 lines in the preseed; debconf joins lines that end in a backslash.
-B64_WIDTH = 96
+# Width of the base64 words in the preseed, one per continued line: d-i's parser forks a few
+# processes per line, so few long lines load fast.
+B64_WIDTH = 1024
+# d-i passes the late_command to `sh -c` as one argument: the kernel's MAX_ARG_STRLEN.
+ARG_LIMIT = 128 * 1024
 
 
 @dataclass(frozen=True)
@@ -76,13 +94,75 @@ def install_nic(host: Host) -> str | None:
     return bond.primary or bond.members[0]
 
 
+@dataclass(frozen=True)
+class Answer:
+    question: str  # owner d-i
+    type: str
+    value: str
+
+
+def network_answers(host: Host) -> list[Answer]:
+    """netcfg's answers for the static install-time network, in the preseed's order."""
+    address = host.primary_address
+    if address is None:
+        raise ValueError(f"{host.hostname}: no management address to install with")
+    bridge = host.primary_bridge
+    nic = install_nic(host)
+    out = [Answer("netcfg/choose_interface", "select", nic or "auto")]
+    if bridge.vlan:
+        out += [
+            Answer("netcfg/use_vlan", "boolean", "true"),
+            Answer("netcfg/vlan_id", "string", str(bridge.vlan.id)),
+        ]
+    out.append(Answer("netcfg/disable_autoconfig", "boolean", "true"))
+    if isinstance(address, ipaddress.IPv4Interface):
+        gateway: ipaddress.IPv4Address | ipaddress.IPv6Address | None = bridge.gateway4
+        out += [
+            Answer("netcfg/get_ipaddress", "string", str(address.ip)),
+            Answer("netcfg/get_netmask", "string", str(address.netmask)),
+        ]
+    else:
+        gateway = bridge.gateway6
+        out.append(Answer("netcfg/get_ipaddress", "string", str(address)))
+    gateway = gateway or host.gateway4
+    if gateway:
+        out.append(Answer("netcfg/get_gateway", "string", str(gateway)))
+    else:
+        out += [
+            Answer("netcfg/get_gateway", "string", "none"),
+            Answer("netcfg/no_default_route", "boolean", "true"),
+        ]
+    out += [
+        Answer("netcfg/get_nameservers", "string", " ".join(str(s) for s in host.dns.servers)),
+        Answer("netcfg/confirm_static", "boolean", "true"),
+        Answer("netcfg/get_hostname", "string", host.hostname),
+        Answer("netcfg/get_domain", "string", host.domain or ""),
+    ]
+    return out
+
+
+def boot_parameters(host: Host) -> list[str]:
+    """The static install network as kernel command-line parameters, for network preseeding
+    (`url=`), where netcfg runs before the preseed file is fetched. d-i's env2debconf turns
+    each `question=value` into an answer; a value with spaces is double-quoted (the kernel
+    removes the quotes). Empty values are left out: env2debconf ignores them."""
+    out = []
+    for a in network_answers(host):
+        if a.value:
+            value = f'"{a.value}"' if " " in a.value else a.value
+            out.append(f"{a.question}={value}")
+    return out
+
+
 def packages(host: Host) -> list[str]:
     pkgs = ["openssh-server"]
     if host.backend is Backend.OVS:
         pkgs += ["ifupdown", "openvswitch-switch"]
     elif host.distro is Distro.UBUNTU1804:
         # networkd builds the bonds and bridges from netplan; brctl is for the operator.
-        pkgs += ["bridge-utils"]
+        # netplan.io from bionic-updates (0.99+): the release pocket's 0.36.1 has no
+        # `link-local` (0.39) and refuses the whole file.
+        pkgs += ["bridge-utils", "netplan.io"]
     else:
         pkgs += ["ifupdown", "ifenslave", "bridge-utils"]
     if host.distro is Distro.DEBIAN12:
@@ -93,7 +173,8 @@ def packages(host: Host) -> list[str]:
 
 def purged_packages(host: Host) -> list[str]:
     if host.distro is Distro.UBUNTU1804 and host.backend is Backend.OVS:
-        return ["netplan.io", "nplan"]
+        # bionic's nplan is a transitional package depending on netplan.io: purged with it.
+        return ["netplan.io"]
     return []
 
 
@@ -141,34 +222,39 @@ def late_script(host: Host, tree: FileMap) -> str:
     return "".join(parts)
 
 
+# Run in the target: decode and unpack the script (gzip checks its CRC, so a corrupt or
+# cut payload stops here), remove the payload, run the script, remove it, keep its status.
+_RUN_IN_TARGET = (
+    f"base64 -d {LATE_B64} > {LATE_SCRIPT}.gz && rm -f {LATE_B64} && "
+    f"gunzip -f {LATE_SCRIPT}.gz && {{ sh {LATE_SCRIPT}; rc=$?; rm -f {LATE_SCRIPT}; exit $rc; }}"
+)
+
+
 def late_command(script: str) -> str:
-    """The late_command value, wrapped for the preseed file (debconf joins `\\` lines)."""
-    payload = base64.b64encode(script.encode("utf-8")).decode("ascii")
-    wrapped = "\\\n".join(embed.chunks(payload, B64_WIDTH))
-    return (
-        "\\\n"
-        f"printf '%s\\n' '{wrapped}'\\\n"
-        f" > /target{LATE_B64};\\\n"
-        f" in-target sh -c 'base64 -d {LATE_B64} > {LATE_SCRIPT}';\\\n"
-        f" in-target sh {LATE_SCRIPT};\\\n"
-        f" rm -f /target{LATE_B64} /target{LATE_SCRIPT}"
-    )
+    """The late_command value for the preseed file: one base64 word per continued line (each
+    indented, so either parser, joining with or without a space, keeps them apart)."""
+    packed = gzip.compress(script.encode("utf-8"), compresslevel=9, mtime=0)
+    words = embed.chunks(base64.b64encode(packed).decode("ascii"), B64_WIDTH)
+    lines = [
+        "",
+        "  printf '%s\\n'",
+        *(f"  {w}" for w in words),
+        f"  > /target{LATE_B64} &&",
+        f"  in-target sh -c {shlex.quote(_RUN_IN_TARGET)}",
+    ]
+    command = " \\\n".join(lines)
+    if len(command.encode()) >= ARG_LIMIT // 2:
+        raise ValueError(f"late_command of {len(command)} bytes is too close to {ARG_LIMIT}")
+    return command
 
 
 def document(host: Host, tree: FileMap) -> str:
-    address = host.primary_address
-    bridge = host.primary_bridge
-    gateway = bridge.gateway4 if isinstance(address, ipaddress.IPv4Interface) else bridge.gateway6
     return templates.render(
         TEMPLATE,
         host=host,
         release=RELEASES[host.distro],
         mirror=mirror(host),
-        nic=install_nic(host),
-        vlan=bridge.vlan,
-        address=address,
-        gateway=gateway or host.gateway4,
-        nameservers=" ".join(str(s) for s in host.dns.servers),
+        network=network_answers(host),
         packages=" ".join(packages(host)),
         ubuntu=host.distro.is_ubuntu,
         no_netplan=bool(purged_packages(host)),

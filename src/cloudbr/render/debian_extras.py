@@ -2,9 +2,10 @@
 
 - GRUB: `/etc/default/grub.d/*.cfg` is sourced by grub-mkconfig after /etc/default/grub, so
   appending to GRUB_CMDLINE_LINUX keeps whatever the installer put there. ethN names need
-  `net.ifnames=0 biosdevname=0` (without them eth0 comes up as ens3 and no stanza matches);
-  Ubuntu 18.04 with Open vSwitch also gets `netcfg/do_not_use_netplan=true`, the switch that
-  keeps the installer from writing netplan. The carriers run update-grub.
+  `net.ifnames=0 biosdevname=0` (without them eth0 comes up as ens3 and no stanza matches).
+  Nothing else: `netcfg/do_not_use_netplan` is an installer question that nothing on an
+  installed system reads (there, netplan is disabled by its purge and by no YAML being left).
+  The carriers run update-grub.
 - cloud-init: our network file and /etc/hostname are the truth, so cloud-init must neither
   write network configuration over them on later boots nor rename the host.
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 import yaml
 
 from cloudbr.files import HEADER, File, FileMap
-from cloudbr.model import Backend, Distro, Family, Host
+from cloudbr.model import Family, Host
 
 NAME = "debian_extras"
 
@@ -26,8 +27,6 @@ def kernel_args(host: Host) -> list[str]:
     args = []
     if host.legacy_nic_names:
         args += ["net.ifnames=0", "biosdevname=0"]
-    if host.distro is Distro.UBUNTU1804 and host.backend is Backend.OVS:
-        args.append("netcfg/do_not_use_netplan=true")
     return args
 
 

@@ -20,9 +20,13 @@ from dataclasses import dataclass, field
 
 from cloudbr.files import HEADER, File, FileMap
 from cloudbr.model import Backend, Bond, Bridge, Dns, Host, IPInterface, Nic
+from cloudbr.platform_versions import ovs_bond_options, platform
 
 NAME = "eni"
 INTERFACES = "/etc/network/interfaces"
+# Where ifupdown's dns-* options reach nothing (no resolvconf): systemd-resolved's own
+# configuration (resolved.conf(5): /etc/systemd/resolved.conf.d/*.conf, read by systemd 237).
+RESOLVED_DROPIN = "/etc/systemd/resolved.conf.d/90-cloudbr.conf"
 
 
 @dataclass
@@ -58,14 +62,17 @@ def _address(stanza: Stanza, addr: IPInterface) -> None:
 
 
 def _dns(stanza: Stanza, dns: Dns) -> None:
-    # Consumed by resolvconf (Debian) or ifupdown's systemd-resolved hook (Ubuntu).
+    # Consumed by resolvconf's ifupdown hook only (Debian 12: installed with the host). Where
+    # the platform has no resolvconf (Ubuntu 18.04), debian_extras writes a resolved drop-in.
     if dns.servers:
         stanza.add("dns-nameservers", " ".join(str(s) for s in dns.servers))
     if dns.search:
         stanza.add("dns-search", " ".join(dns.search))
 
 
-def _address_stanzas(bridge: Bridge, classes: tuple[str, ...], comment: str | None) -> list[Stanza]:
+def _address_stanzas(
+    bridge: Bridge, classes: tuple[str, ...], comment: str | None, dns: bool = True
+) -> list[Stanza]:
     """The bridge's main `inet` stanza (options go here) plus one stanza per further address.
 
     ifupdown applies every stanza of an interface in turn; the extra ones carry no hook
@@ -77,7 +84,8 @@ def _address_stanzas(bridge: Bridge, classes: tuple[str, ...], comment: str | No
         _address(main, v4[0])
         if bridge.gateway4:
             main.add("gateway", bridge.gateway4)
-    _dns(main, bridge.dns)
+    if dns:
+        _dns(main, bridge.dns)
     extra = []
     for addr4 in v4[1:]:
         s = Stanza(bridge.name, "static")
@@ -155,7 +163,7 @@ def _ovs_bond(bond: Bond, bridge: str, host: Host) -> Stanza:
     s.add("ovs_bridge", bridge)
     s.add("ovs_type", "OVSBond")
     s.add("ovs_bonds", " ".join(bond.members))
-    s.add("ovs_options", " ".join(f"{k}={v}" for k, v in bond.ovs_options()))
+    s.add("ovs_options", " ".join(f"{k}={v}" for k, v in ovs_bond_options(host, bond)))
     extra = _mtu_extra([(n.name, n.mtu or bond.mtu) for n in host.members_of(bond.name)])
     if extra:
         s.add("ovs_extra", extra)
@@ -180,7 +188,8 @@ def _ovs_bridge(bridge: Bridge, host: Host) -> list[Stanza]:
     else:
         classes = ("auto", "allow-ovs")
         comment = f"bridge {bridge.name}"
-    stanzas = _address_stanzas(bridge, classes, comment)
+    dns = platform(host).eni_dns_reaches_resolver
+    stanzas = _address_stanzas(bridge, classes, comment, dns)
     main = stanzas[0]
     main.add("ovs_type", "OVSBridge")
     if vlan is not None:
@@ -203,8 +212,14 @@ def _ovs_bridge(bridge: Bridge, host: Host) -> list[Stanza]:
 
 def ovs_stanzas(host: Host) -> list[Stanza]:
     stanzas = [_loopback()]
-    # Documentation only: OVS brings bond members up itself.
-    stanzas += [Stanza(n.name, "manual") for n in host.nics]
+    # OVS's hook brings bond members up itself, except openvswitch 2.9.0-2.9.2's (Ubuntu
+    # 18.04's release pocket), which ups the bond's own name: there ifupdown's manual method
+    # must bring each member's link up, so members are `auto`.
+    auto_members = not platform(host).ovs_hook_ups_members
+    stanzas += [
+        Stanza(n.name, "manual", classes=("auto",) if auto_members and host.bond_of(n.name) else ())
+        for n in host.nics
+    ]
     for bridge in host.plain_bridges:
         stanzas += _ovs_bridge(bridge, host)
     # Fake bridges after all real ones: their parents must be defined (and up) first.
@@ -219,5 +234,26 @@ def document(host: Host) -> str:
     return HEADER + "\n" + "\n\n".join(s.text() for s in stanzas) + "\n"
 
 
+def resolved_dropin(host: Host) -> File | None:
+    """The bridges' DNS servers and search domains, in order, as systemd-resolved's global
+    settings; None where ifupdown's dns-* options reach the resolver (resolvconf)."""
+    if platform(host).eni_dns_reaches_resolver:
+        return None
+    servers = list(dict.fromkeys(str(s) for b in host.bridges for s in b.dns.servers))
+    search = list(dict.fromkeys(d for b in host.bridges for d in b.dns.search))
+    if not servers and not search:
+        return None
+    lines = ["[Resolve]"]
+    if servers:
+        lines.append("DNS=" + " ".join(servers))
+    if search:
+        lines.append("Domains=" + " ".join(search))
+    return File.text(HEADER + "\n".join(lines), renderer=NAME)
+
+
 def render(host: Host) -> FileMap:
-    return {INTERFACES: File.text(document(host), renderer=NAME)}
+    files = {INTERFACES: File.text(document(host), renderer=NAME)}
+    dropin = resolved_dropin(host)
+    if dropin is not None:
+        files[RESOLVED_DROPIN] = dropin
+    return files

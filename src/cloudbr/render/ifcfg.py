@@ -17,6 +17,7 @@ import re
 
 from cloudbr.files import HEADER, File, FileMap
 from cloudbr.model import Backend, Bond, Bridge, Host, Nic, Vlan
+from cloudbr.platform_versions import ovs_bond_options
 
 NAME = "ifcfg"
 SCRIPTS = "/etc/sysconfig/network-scripts"
@@ -179,7 +180,7 @@ def _ovs_bond(host: Host, bond: Bond) -> Pairs:
         ("OVS_BRIDGE", bridge.name),
         ("BOOTPROTO", "none"),
         ("BOND_IFACES", " ".join(bond.members)),
-        ("OVS_OPTIONS", " ".join(f"{k}={v}" for k, v in bond.ovs_options())),
+        ("OVS_OPTIONS", " ".join(f"{k}={v}" for k, v in ovs_bond_options(host, bond))),
         *_mtu(bond.mtu),
     ]
 

@@ -18,6 +18,7 @@ import yaml
 
 from cloudbr.files import HEADER, SECRET, File, FileMap
 from cloudbr.model import Bond, Bridge, Dns, Host, Nic, Vlan
+from cloudbr.platform_versions import platform
 
 NAME = "netplan"
 
@@ -102,23 +103,30 @@ def _routes(
     return routes
 
 
-def _bridge(bridge: Bridge) -> dict[str, Any]:
+def _bridge(bridge: Bridge, gateway6_key: bool) -> dict[str, Any]:
     conf = _no_dhcp()
     # An empty list is valid: a bridge that only carries guests' traffic may have no uplink.
     conf["interfaces"] = [bridge.uplink] if bridge.uplink else []
     if bridge.addresses:
         conf["addresses"] = [str(a) for a in bridge.addresses]
-    routes = _routes(bridge.gateway4, bridge.gateway6)
+    gateway6 = None if gateway6_key else bridge.gateway6
+    routes = _routes(bridge.gateway4, gateway6)
     if routes:
         conf["routes"] = routes
+    if gateway6_key and bridge.gateway6:
+        conf["gateway6"] = str(bridge.gateway6)
     if bridge.dns:
         conf["nameservers"] = _nameservers(bridge.dns)
     conf["parameters"] = {"stp": bridge.stp, "forward-delay": bridge.forward_delay}
     return _with_mtu(conf, bridge.mtu)
 
 
-def network_config(host: Host) -> dict[str, Any]:
-    """The version-2 network mapping (no top-level `network:` key, no `renderer`)."""
+def network_config(host: Host, *, gateway6_key: bool = False) -> dict[str, Any]:
+    """The version-2 network mapping (no top-level `network:` key, no `renderer`).
+
+    gateway6_key: the IPv6 default route as `gateway6` instead of a `::/0` route (cloud-init's
+    document: 19.4's sysconfig renderer fails on the route; every version reads `gateway6`).
+    """
     config: dict[str, Any] = {"version": 2}
     config["ethernets"] = {nic.name: _ethernet(nic) for nic in host.nics}
     if host.bonds:
@@ -126,9 +134,10 @@ def network_config(host: Host) -> dict[str, Any]:
     if host.vlans:
         config["vlans"] = {vlan.name: _vlan(vlan) for vlan in host.vlans}
     if host.bridges:
-        config["bridges"] = {bridge.name: _bridge(bridge) for bridge in host.bridges}
-    if not host.ipv6:
-        # networkd turns IPv6 back on for link-local addresses whatever sysctl says.
+        config["bridges"] = {b.name: _bridge(b, gateway6_key) for b in host.bridges}
+    if not host.ipv6 and platform(host).netplan_link_local:
+        # networkd turns IPv6 back on for link-local addresses whatever sysctl says. Netplan
+        # before 0.39 (bionic's release pocket) refuses the key: the preseed installs 0.99+.
         for section in ("ethernets", "bonds", "vlans", "bridges"):
             for conf in config.get(section, {}).values():
                 conf["link-local"] = []

@@ -11,6 +11,7 @@ import shlex
 from cloudbr import templates
 from cloudbr.files import File, FileMap
 from cloudbr.model import Bridge, Family, Host
+from cloudbr.platform_versions import ovs_bond_options
 
 NAME = "ovs-firstboot"
 UNIT = "cloudbr-ovs-firstboot.service"
@@ -42,7 +43,7 @@ def _uplink_call(host: Host, bridge: Bridge) -> str | None:
         return None
     if bridge.uplink in {b.name for b in host.bonds}:
         bond = host.bond(bridge.uplink)
-        opts = [f"{k}={v}" for k, v in bond.ovs_options()]
+        opts = [f"{k}={v}" for k, v in ovs_bond_options(host, bond)]
         return _call("want_port", bridge.name, bond.name, *bond.members, "--", *opts)
     return _call("want_port", bridge.name, bridge.uplink, bridge.uplink)
 

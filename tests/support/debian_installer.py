@@ -1,0 +1,233 @@
+"""debian-installer's own code, run here, and a real Debian 12 root to install into.
+
+- `installer_root()`: the text initrd of debian-installer-12-netboot-amd64 (a gzip'd cpio),
+  unpacked once into the cache with every template of /var/lib/dpkg/info loaded by cdebconf's
+  `debconf-loadtemplate`, as d-i's S20templates does at startup.
+- `debian_root()`: a Debian 12 minbase root with systemd and resolvconf (mmdebstrap, from this machine's apt
+  sources), built once into the cache. apt's lists are kept: the late script's
+  `apt-get purge` must be able to tell an absent package from an unknown one.
+- `run_installer()`: in a private mount namespace, an overlay of each (neither cache is ever
+  written), the Debian root mounted at the installer's /target, then in a chroot of the
+  installer, inside one `debconf -f noninteractive` run: d-i's `/bin/debconf-set-selections`
+  loads the preseed, `db_get` reads every question back, and the late_command runs as
+  `/bin/preseed_command` runs it (`log-output sh -c "$command"`, d-i's busybox sh and its real
+  `in-target`). Set and get stay in one debconf run because cdebconf's file database turns a
+  stored `\\n` into a newline when it is reloaded.
+  The parser is d-i's shell `debconf-set-selections` (source package `preseed`, file
+  debconf-set-selections; the copy run here is the one in the initrd of
+  debian-installer-12-netboot-amd64 20230607+deb12u15; no public mirror of the package's
+  repository was reachable to cite a commit): it drops
+  `#` and blank lines, strips each line's leading whitespace and joins a line ending in `\\` to
+  the next with one space.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+INITRD = Path("/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64/initrd.gz")
+# resolvconf: what the preseed installs on Debian 12 for ifupdown's dns-* options.
+MMDEBSTRAP = (
+    "mmdebstrap",
+    "--variant=minbase",
+    "--include=systemd,resolvconf",
+    "--skip=cleanup/apt/lists",
+)
+TIMEOUT_S = 900
+
+
+def cache_root() -> Path:
+    env = os.environ.get("CLOUDBR_TEST_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "cloudbr-test"
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _cached(name: str, build: Callable[[Path], None]) -> Path:
+    """cache/<name>/root, built by build(tmp_root) once, atomically, under a lock."""
+    final = cache_root() / name
+    with _locked(cache_root() / f"{name}.lock"):
+        if not (final / "root").is_dir():
+            tmp = cache_root() / f"{name}.tmp"
+            shutil.rmtree(tmp, ignore_errors=True)
+            (tmp / "root").mkdir(parents=True)
+            build(tmp / "root")
+            tmp.rename(final)
+    return final / "root"
+
+
+def _unpack_installer(root: Path) -> None:
+    with open(INITRD, "rb") as initrd:
+        cpio = subprocess.Popen(["cpio", "-id", "--quiet"], cwd=root, stdin=subprocess.PIPE)
+        assert cpio.stdin is not None
+        subprocess.run(["gzip", "-dc"], stdin=initrd, stdout=cpio.stdin, check=True)
+        cpio.stdin.close()
+        assert cpio.wait(TIMEOUT_S) == 0
+    load = 'for t in /var/lib/dpkg/info/*.templates; do debconf-loadtemplate d-i "$t"; done'
+    subprocess.run(["chroot", str(root), "/bin/sh", "-ec", load], check=True, timeout=TIMEOUT_S)
+
+
+def installer_root() -> Path:
+    if not INITRD.is_file():
+        raise FileNotFoundError(f"{INITRD}: install debian-installer-12-netboot-amd64")
+    key = hashlib.sha256(INITRD.read_bytes()).hexdigest()[:16]
+    return _cached(f"d-i-text-{key}", _unpack_installer)
+
+
+def _debootstrap(root: Path) -> None:
+    subprocess.run([*MMDEBSTRAP, "bookworm", str(root)], check=True, timeout=TIMEOUT_S)
+
+
+def debian_root() -> Path:
+    key = hashlib.sha256(" ".join(MMDEBSTRAP).encode()).hexdigest()[:16]
+    return _cached(f"debian12-minbase-{key}", _debootstrap)
+
+
+# Runs inside the installer (its busybox sh) under `debconf -f noninteractive`.
+PROBE = r"""#!/bin/sh
+. /usr/share/debconf/confmodule
+# Boot parameters, as d-i's S32env-preseed imports them from init's environment.
+[ -e /cloudbr/env ] && /bin/env2debconf
+/bin/debconf-set-selections /cloudbr/preseed.cfg || { echo $? > /cloudbr/set.status; exit 0; }
+echo 0 > /cloudbr/set.status
+# stdin and stdout talk to debconf: the questions come on fd 4.
+exec 4< /cloudbr/questions
+i=0
+while read -r question <&4; do
+    i=$((i + 1))
+    if db_get "$question"; then printf '%s' "$RET" > "/cloudbr/answer.$i"; fi
+done
+[ -e /cloudbr/run-late ] || exit 0
+# /bin/preseed_command, for preseed/late_command:
+db_get preseed/late_command
+code=0
+log-output sh -c "$RET" > /cloudbr/late.out 2>&1 || code=$?
+echo "$code" > /cloudbr/late.status
+"""
+
+# Runs on this machine, as root, in a new mount namespace.
+NAMESPACE = r"""set -eu
+work=$1 target=$3
+mount -t overlay overlay -o "lowerdir=$2,upperdir=$work/di.upper,workdir=$work/di.work" \
+    "$work/di"
+mount -t proc proc "$work/di/proc"
+mount -t sysfs sysfs "$work/di/sys"
+mount --rbind /dev "$work/di/dev"
+mkdir -p "$work/di/cloudbr" "$work/di/target" "$work/di/run"
+mount --bind "$work/io" "$work/di/cloudbr"
+if [ -n "$target" ]; then
+    mount -t overlay overlay \
+        -o "lowerdir=$target,upperdir=$work/target.upper,workdir=$work/target.work" "$work/di/target"
+    mount -t tmpfs tmpfs "$work/di/run"
+fi
+set -- PATH=/usr/sbin:/usr/bin:/sbin:/bin TERM=dumb
+if [ -e "$work/io/env" ]; then
+    while IFS= read -r assignment; do set -- "$@" "$assignment"; done < "$work/io/env"
+fi
+chroot "$work/di" /usr/bin/env -i "$@" debconf -f noninteractive /cloudbr/probe
+if [ -n "$target" ]; then
+    # The installed system, as the installer left it: `systemctl --root` reads its units.
+    systemctl --root="$work/di/target" list-unit-files --state=enabled --no-legend \
+        > "$work/io/enabled" 2>&1 || true
+fi
+"""
+
+
+@dataclass(frozen=True)
+class Installed:
+    set_status: int  # debconf-set-selections' exit status
+    answers: dict[str, str]  # question -> value as d-i read it
+    late_status: int | None  # the late_command's exit status (None: not run)
+    late_output: str
+    target_changes: Path  # the target overlay's upper dir: what the install wrote
+    enabled_units: str
+
+
+def run_installer(
+    preseed: str,
+    questions: Sequence[str],
+    work: Path,
+    *,
+    target_files: dict[str, bytes] | None = None,
+    late: bool = False,
+    env2debconf: dict[str, str] | None = None,
+) -> Installed:
+    """Load `preseed` with d-i's parser, read `questions` back and, if `late`, run the
+    late_command into a scratch overlay of the Debian root. `target_files` are placed in
+    the target before the install (path -> content, mode 0755). `env2debconf`: boot
+    parameters (name -> value, quotes already removed) imported first by d-i's env2debconf."""
+    io = work / "io"
+    for d in ("di", "di.upper", "di.work", "io", "target.upper", "target.work"):
+        (work / d).mkdir(parents=True)
+    (io / "preseed.cfg").write_text(preseed)
+    (io / "questions").write_text("".join(q + "\n" for q in questions))
+    (io / "probe").write_text(PROBE)
+    (io / "probe").chmod(0o755)
+    if late:
+        (io / "run-late").touch()
+    if env2debconf:
+        (io / "env").write_text("".join(f"{k}={v}\n" for k, v in env2debconf.items()))
+    for path, content in (target_files or {}).items():
+        dest = work / "target.upper" / path.lstrip("/")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(content)
+        dest.chmod(0o755)
+    target = str(debian_root()) if late else ""
+    res = in_mount_namespace(NAMESPACE, str(work), str(installer_root()), target)
+    assert res.returncode == 0, res.stdout + res.stderr
+    answers = {
+        q: (io / f"answer.{i}").read_text()
+        for i, q in enumerate(questions, 1)
+        if (io / f"answer.{i}").exists()
+    }
+    status = io / "late.status"
+    return Installed(
+        set_status=int((io / "set.status").read_text()),
+        answers=answers,
+        late_status=int(status.read_text()) if status.exists() else None,
+        late_output=(io / "late.out").read_text() if (io / "late.out").exists() else "",
+        target_changes=work / "target.upper",
+        enabled_units=(io / "enabled").read_text() if (io / "enabled").exists() else "",
+    )
+
+
+# Runs on this machine, as root, in a new mount namespace: an overlay of the Debian root.
+IN_ROOT = r"""set -eu
+work=$1
+mount -t overlay overlay -o "lowerdir=$2,upperdir=$work/root.upper,workdir=$work/root.work" \
+    "$work/root"
+mount -t tmpfs tmpfs "$work/root/run"
+shift 2
+chroot "$work/root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"
+"""
+
+
+def run_in_debian_root(work: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    """argv in a chroot of a scratch overlay of the Debian root (fresh /run)."""
+    for d in ("root", "root.upper", "root.work"):
+        (work / d).mkdir(parents=True)
+    return in_mount_namespace(IN_ROOT, str(work), str(debian_root()), *argv)
+
+
+def in_mount_namespace(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """sh -c script with args, in a private mount namespace: its mounts vanish with it."""
+    return subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", *args],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+    )
