@@ -138,6 +138,8 @@ def _case(
         }
     case.check_script = extra_check(out, host.hostname, firstboot_rerun)
     case.options["extra_check_timeout_s"] = 240
+    # Bounds, not durations: a loaded 2-core machine has had OVS guests networked at ~300 s.
+    case.options["wait_s"] = 300
     return case
 
 
