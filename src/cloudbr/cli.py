@@ -1,5 +1,6 @@
-"""`cloudbr check | render | schema`: exit 0 ok, 1 invalid input, 2 usage, 3 internal or
-environment error (OUT unwritable, disk full, a bug: one line, traceback saved to a file)."""
+"""`cloudbr check | render | schema | image | verify | diff | zone | diagram`: exit 0 ok,
+1 invalid input (verify: drift, diff: changes), 2 usage (verify: unreadable state), 3 internal
+or environment error (OUT unwritable, disk full, a bug: one line, traceback saved to a file)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from cloudbr import __version__, platform_versions
+from cloudbr import __version__, daytwo, platform_versions, progress
 from cloudbr.files import FileMap
 from cloudbr.inventory import InventoryError, json_schema, load_inventory
 from cloudbr.model import SUPPORTED_DISTROS, Backend, Host, Inventory
@@ -55,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("--output-dir", type=Path, default=Path("images"), help="default: ./images")
     i.add_argument("--install-deps", action="store_true", help="apt-get what DIB needs")
     i.add_argument("--check", action="store_true", help="probe mirrors and stop")
+    daytwo.add_parsers(sub)
     return p
 
 
@@ -106,7 +108,7 @@ def _render(inv: Inventory, out: Path, names: list[str], quiet: bool, prune: boo
     summary: list[str] = []
 
     def rendered() -> Iterator[tuple[str, FileMap]]:
-        for h in hosts:
+        for h in progress.track(hosts, quiet):
             files = render_host(h)
             extra = sorted(p for p in files if not p.startswith("rootfs/"))
             rootfs = len(files) - len(extra)
@@ -143,6 +145,8 @@ def _command(args: argparse.Namespace) -> int:
     inv = load_inventory(args.inventory)
     if args.command == "check":
         return _check(inv, args.json)
+    if args.command in daytwo.COMMANDS:
+        return daytwo.run(inv, args)
     return _render(inv, args.output, args.host, args.quiet, args.prune)
 
 

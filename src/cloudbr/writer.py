@@ -194,3 +194,21 @@ def write_tree(
             shutil.rmtree(stage, ignore_errors=True)
     finally:
         os.close(lock)
+
+
+def write_file(path: Path, content: bytes, mode: int = 0o644) -> None:
+    """One file (`cloudbr diagram`), atomically: written beside `path`, renamed over it."""
+    path = path.absolute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(content)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+        _fsync_dir(path.parent)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

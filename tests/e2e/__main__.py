@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import signal
 import sys
 import time
@@ -20,8 +21,25 @@ def _fmt(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
+VERIFY = re.compile(r"VERIFY-SUMMARY no-drift (\d+)/(\d+) drift-named (\d+)/(\d+)")
+
+
+def verify_summary(res: ScenarioResult) -> str:
+    """cloudbr-verify runs over every host and boot: "no drift" passes, injected drifts named."""
+    totals = [0, 0, 0, 0]
+    for boots in res.results.values():
+        for boot in boots:
+            for check in boot.get("checks", []):
+                if check["name"] == "extra-check":
+                    for m in VERIFY.finditer(str(check["detail"])):
+                        totals = [t + int(g) for t, g in zip(totals, m.groups(), strict=True)]
+    if not totals[1]:
+        return "-"
+    return f"{totals[0]}/{totals[1]}, {totals[2]}/{totals[3]}"
+
+
 def table(results: list[ScenarioResult]) -> str:
-    rows = [("case", "result", "networked s", "checked s", "outage ms")]
+    rows = [("case", "result", "networked s", "checked s", "outage ms", "verify clean, drift")]
     rows += [
         (
             r.name,
@@ -29,6 +47,7 @@ def table(results: list[ScenarioResult]) -> str:
             _fmt(r.networked_s),
             _fmt(r.result_s),
             _fmt(r.outage_ms, 0),
+            verify_summary(r),
         )
         for r in results
     ]

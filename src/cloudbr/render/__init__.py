@@ -10,13 +10,13 @@ from collections.abc import Callable
 
 from cloudbr.files import FileMap, merge
 from cloudbr.model import Backend, Distro, Family, Host
-from cloudbr.render import common, debian_extras, eni, ifcfg, netplan, ovs_firstboot
+from cloudbr.render import common, debian_extras, eni, ifcfg, netplan, ovs_firstboot, verify
 
 Renderer = Callable[[Host], FileMap]
 
 
 def renderers_for(host: Host) -> list[Renderer]:
-    out: list[Renderer] = [common.render, debian_extras.render]
+    out: list[Renderer] = [common.render, debian_extras.render, verify.render]
     if host.distro.family is Family.RHEL:
         out.append(ifcfg.render)
     elif host.distro is Distro.UBUNTU1804 and host.backend is Backend.LINUXBRIDGE:

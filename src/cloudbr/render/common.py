@@ -72,9 +72,8 @@ def bridge_blacklist(host: Host) -> File | None:
     return _text("install bridge /bin/false")
 
 
-def agent_properties(host: Host) -> File:
-    """Our keys only. The agent package owns agent.properties (resource=, host=, guid=, ...),
-    so the merge script below folds these keys into it instead of replacing it."""
+def agent_settings(host: Host) -> list[tuple[str, str]]:
+    """Our keys only, in file order (also what `cloudbr-verify` expects to find)."""
     labels = host.traffic_labels
     if host.backend is Backend.OVS:
         props = [
@@ -91,7 +90,13 @@ def agent_properties(host: Host) -> File:
         ("guest.network.device", labels.guest),
         ("public.network.device", labels.public),
     ]
-    return _text("".join(f"{k}={v}\n" for k, v in props))
+    return props
+
+
+def agent_properties(host: Host) -> File:
+    """The agent package owns agent.properties (resource=, host=, guid=, ...), so the merge
+    script below folds these keys into it instead of replacing it."""
+    return _text("".join(f"{k}={v}\n" for k, v in agent_settings(host)))
 
 
 # Runs before every start of the agent (and from the installers after the agent package is

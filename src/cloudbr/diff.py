@@ -1,0 +1,102 @@
+"""`cloudbr diff INVENTORY -o OUT`: what `cloudbr render` would change in OUT, written
+nowhere. Hosts added, removed and changed, and a unified diff per changed file with
+password hashes and SSH keys masked on both sides (a changed secret shows as such)."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cloudbr.files import FileMap
+from cloudbr.model import Host
+from cloudbr.pipeline import render_host
+
+MANIFEST = "manifest.json"
+# crypt(3) hashes ($6$salt$hash, $y$..., $2b$...) and OpenSSH public keys.
+_HASH = re.compile(r"\$(?:[0-9a-z]{1,2})\$[./0-9A-Za-z$]{8,}")
+_KEY = re.compile(r"\b((?:ssh|sk-ssh|ecdsa-sha2|sk-ecdsa-sha2)-[\w@.-]+) [A-Za-z0-9+/=]{16,}")
+
+
+def mask(text: str) -> str:
+    return _KEY.sub(r"\1 ***", _HASH.sub("$*$***", text))
+
+
+@dataclass
+class HostDiff:
+    name: str
+    state: str  # "added", "removed", "changed", "same"
+    lines: list[str] = field(default_factory=list)
+
+
+def _disk_files(root: Path) -> dict[str, Path]:
+    return {str(p.relative_to(root)): p for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _text(data: bytes) -> list[str] | None:
+    if b"\0" in data:
+        return None
+    try:
+        return mask(data.decode("utf-8")).splitlines(keepends=True)
+    except UnicodeDecodeError:
+        return None
+
+
+def _file_diff(label: str, old: bytes, new: bytes, old_mode: int, new_mode: int) -> list[str]:
+    out = [f"mode {old_mode:04o} -> {new_mode:04o}: {label}\n"] if old_mode != new_mode else []
+    if old == new:
+        return out
+    a, b = _text(old), _text(new)
+    if a is None or b is None:
+        return [*out, f"binary file {label} differs\n"]
+    diff = list(difflib.unified_diff(a, b, f"a/{label}", f"b/{label}"))
+    if not diff:
+        return [*out, f"{label}: only masked secrets (password hash or SSH key) differ\n"]
+    return out + [line if line.endswith("\n") else line + "\n" for line in diff]
+
+
+def host_diff(out: Path, host: Host, files: FileMap) -> HostDiff:
+    root = out / host.hostname
+    if not root.is_dir():
+        return HostDiff(host.hostname, "added", [f"{p}\n" for p in sorted(files)])
+    on_disk = _disk_files(root)
+    lines: list[str] = []
+    for rel in sorted(set(on_disk) | set(files)):
+        label = f"{host.hostname}/{rel}"
+        if rel not in files:
+            lines.append(f"only in {out}: {label}\n")
+        elif rel not in on_disk:
+            lines.append(f"new file: {label}\n")
+        elif rel != MANIFEST:  # the manifest restates every other difference
+            disk = on_disk[rel]
+            old_mode = disk.stat().st_mode & 0o7777
+            f = files[rel]
+            lines += _file_diff(label, disk.read_bytes(), f.content, old_mode, f.mode)
+    return HostDiff(host.hostname, "changed" if lines else "same", lines)
+
+
+def diff_hosts(out: Path, hosts: Iterable[Host], only: bool) -> list[HostDiff]:
+    """One entry per host; rendered host trees in OUT that the inventory no longer has are
+    "removed" (unless `only`: a --host selection says nothing about the others)."""
+    results = [host_diff(out, h, render_host(h)) for h in hosts]
+    if not only and out.is_dir():
+        known = {r.name for r in results}
+        results += [
+            HostDiff(d.name, "removed")
+            for d in sorted(out.iterdir())
+            if d.is_dir() and (d / MANIFEST).is_file() and d.name not in known
+        ]
+    return results
+
+
+def report(results: list[HostDiff]) -> str:
+    # `render` keeps the tree of a host gone from the inventory; `render --prune` deletes it.
+    states = {"added": "+ {} (added)", "removed": "- {} (removed from the inventory)"}
+    states["changed"] = "~ {} (changed)"
+    head = [states[r.state].format(r.name) + "\n" for r in results if r.state in states]
+    body = [line for r in results if r.state == "changed" for line in r.lines]
+    same = sum(r.state == "same" for r in results)
+    tail = [f"{len(head)} host(s) would change, {same} unchanged\n"]
+    return "".join(head + (["\n"] if body else []) + body + tail)
