@@ -64,13 +64,15 @@ def test_diff_names_added_removed_changed_and_masks_secrets(
     out = tmp_path / "out"
     assert main(["render", str(LAB), "-o", str(out), "-q"]) == 0
     assert main(["diff", str(LAB), "-o", str(out)]) == 0
-    assert capsys.readouterr().out == "0 host(s) would change, 6 unchanged\n"
+    # six hosts and the site-level pxe/ tree
+    assert capsys.readouterr().out == "0 tree(s) would change, 7 unchanged (hosts and site trees)\n"
 
     doc = yaml.safe_load(LAB.read_text())
     first, second = doc["hosts"][0], doc["hosts"][1]["hostname"]
     first["address"] = first["address"].replace(".21/", ".121/")
     doc["site"].setdefault("access", {})["root_password_hash"] = "$6$newsalt$" + "x" * 86
     gone = doc["hosts"].pop(2)["hostname"]
+    doc["site"]["pxe"]["hosts"].remove(gone)  # site.pxe may only name hosts that exist
     doc["hosts"].append({**doc["hosts"][1], "hostname": "kvm-new", "address": "192.168.100.99/24"})
     doc["hosts"][-1].pop("macs", None)
     doc["hosts"][-1].pop("storage_address", None)
@@ -78,12 +80,14 @@ def test_diff_names_added_removed_changed_and_masks_secrets(
     changed.write_text(yaml.safe_dump(doc))
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert main(["diff", str(changed), "-o", str(out)]) == 1
-    text = capsys.readouterr().out
+    text, errors = capsys.readouterr()
+    assert errors == ""  # exit 1 here means changes, not an invalid inventory
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before  # wrote nothing
     assert f"- {gone} (removed from the inventory)" in text.splitlines()
     assert "+ kvm-new (added)" in text.splitlines()
     assert f"~ {first['hostname']} (changed)" in text.splitlines()
     assert f"~ {second} (changed)" in text.splitlines()  # the new root password hash
+    assert "~ pxe (changed)" in text.splitlines()  # the first host's dhcp-host address
     assert "+192.168.100.121\t" in text  # /etc/hosts of the first host
     assert "$6$newsalt" not in text
     assert "$6$cloudbr" not in text

@@ -11,6 +11,7 @@ from typing import Any
 from cloudbr import diagram, diff, zone
 from cloudbr.inventory import InventoryError
 from cloudbr.model import Host, Inventory
+from cloudbr.pipeline import site_trees
 from cloudbr.render import verify as plan_renderer
 from cloudbr.verify import onhost
 from cloudbr.writer import write_file
@@ -59,7 +60,7 @@ def _verify(inv: Inventory, args: argparse.Namespace) -> int:
 
 def _diff(inv: Inventory, args: argparse.Namespace) -> int:
     hosts = [_host(inv, n) for n in args.host] if args.host else list(inv.hosts)
-    results = diff.diff_hosts(args.output, hosts, only=bool(args.host))
+    results = diff.diff_trees(args.output, hosts, site_trees(inv), only=bool(args.host))
     sys.stdout.write(diff.report(results))
     return 1 if any(r.state != "same" for r in results) else 0
 

@@ -57,14 +57,15 @@ def _file_diff(label: str, old: bytes, new: bytes, old_mode: int, new_mode: int)
     return out + [line if line.endswith("\n") else line + "\n" for line in diff]
 
 
-def host_diff(out: Path, host: Host, files: FileMap) -> HostDiff:
-    root = out / host.hostname
+def tree_diff(out: Path, name: str, files: FileMap) -> HostDiff:
+    """OUT/<name> on disk against the files a render would write there."""
+    root = out / name
     if not root.is_dir():
-        return HostDiff(host.hostname, "added", [f"{p}\n" for p in sorted(files)])
+        return HostDiff(name, "added", [f"{p}\n" for p in sorted(files)])
     on_disk = _disk_files(root)
     lines: list[str] = []
     for rel in sorted(set(on_disk) | set(files)):
-        label = f"{host.hostname}/{rel}"
+        label = f"{name}/{rel}"
         if rel not in files:
             lines.append(f"only in {out}: {label}\n")
         elif rel not in on_disk:
@@ -74,13 +75,18 @@ def host_diff(out: Path, host: Host, files: FileMap) -> HostDiff:
             old_mode = disk.stat().st_mode & 0o7777
             f = files[rel]
             lines += _file_diff(label, disk.read_bytes(), f.content, old_mode, f.mode)
-    return HostDiff(host.hostname, "changed" if lines else "same", lines)
+    return HostDiff(name, "changed" if lines else "same", lines)
 
 
-def diff_hosts(out: Path, hosts: Iterable[Host], only: bool) -> list[HostDiff]:
-    """One entry per host; rendered host trees in OUT that the inventory no longer has are
-    "removed" (unless `only`: a --host selection says nothing about the others)."""
-    results = [host_diff(out, h, render_host(h)) for h in hosts]
+def diff_trees(
+    out: Path, hosts: Iterable[Host], site: Iterable[tuple[str, FileMap]], only: bool
+) -> list[HostDiff]:
+    """One entry per host and per site-level tree (OUT/pxe); trees in OUT that the inventory
+    no longer has are "removed" (unless `only`: a --host selection says nothing about the
+    other hosts). `render` writes the site trees with any selection, so they are always
+    compared."""
+    results = [tree_diff(out, h.hostname, render_host(h)) for h in hosts]
+    results += [tree_diff(out, name, files) for name, files in site]
     if not only and out.is_dir():
         known = {r.name for r in results}
         results += [
@@ -98,5 +104,5 @@ def report(results: list[HostDiff]) -> str:
     head = [states[r.state].format(r.name) + "\n" for r in results if r.state in states]
     body = [line for r in results if r.state == "changed" for line in r.lines]
     same = sum(r.state == "same" for r in results)
-    tail = [f"{len(head)} host(s) would change, {same} unchanged\n"]
+    tail = [f"{len(head)} tree(s) would change, {same} unchanged (hosts and site trees)\n"]
     return "".join(head + (["\n"] if body else []) + body + tail)
