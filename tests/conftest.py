@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,3 +25,12 @@ def ovsdb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OvsDb]:
     root = tmp_path_factory.mktemp("ovs")
     with ovsdb_server(root) as db:
         yield db
+
+
+@pytest.fixture(autouse=True, scope="session")
+def host_keeps_its_hostname() -> Iterator[None]:
+    """Tests run installers' scripts (d-i sets a hostname): the machine's own must survive,
+    or sudo's "unable to resolve host" warning breaks later diskimage-builder runs."""
+    before = socket.gethostname()
+    yield
+    assert socket.gethostname() == before, f"a test changed this machine's hostname from {before!r}"

@@ -224,9 +224,12 @@ def run_in_debian_root(work: Path, *argv: str) -> subprocess.CompletedProcess[st
 
 
 def in_mount_namespace(script: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """sh -c script with args, in a private mount namespace: its mounts vanish with it."""
+    """sh -c script with args, in private mount and UTS namespaces: its mounts vanish with
+    it, and the host keeps its hostname (d-i's scripts set one: the host's became "(none)",
+    and sudo's complaint about it then broke diskimage-builder's loop-device setup)."""
+    namespaces = ["unshare", "--mount", "--uts", "--propagation", "private"]
     return subprocess.run(
-        ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", *args],
+        [*namespaces, "sh", "-c", script, "sh", *args],
         capture_output=True,
         text=True,
         timeout=TIMEOUT_S,
