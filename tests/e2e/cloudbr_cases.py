@@ -8,6 +8,7 @@ described, whatever the files say.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import tempfile
 from pathlib import Path
@@ -147,6 +148,7 @@ def extra_check(
     name: str,
     firstboot_rerun: bool,
     resolver_standin: bool = True,
+    known_drift: tuple[tuple[str, str], ...] = (),
 ) -> Path:
     """The guest's extra check: the first-boot re-run (OVS cases that ask for it), then
     cloudbr-verify with drift injection. The harness ships one script, so this one carries
@@ -156,6 +158,9 @@ def extra_check(
     parts.append(("verify-drift.py", "/usr/bin/python3", VERIFY_DRIFT))
     lines = ["#!/bin/bash", "fail=0", "mkdir -p /run/cloudbr-e2e"]
     lines += ["export CLOUDBR_E2E_RESOLVER_STANDIN=1"] if resolver_standin else []
+    if known_drift:
+        known = ";".join(f"{subject}|{what}" for subject, what in known_drift)
+        lines.append(f"export CLOUDBR_E2E_KNOWN_DRIFT={shlex.quote(known)}")
     for file, interpreter, src in parts:
         body = src.read_text()
         assert "\nCLOUDBR_EOF\n" not in body
@@ -236,9 +241,15 @@ def image_pair(out: Path, a: Host, b: Host) -> list[HostCase]:
     cases = [_case(out, a, [b], seed=True), _case(out, b, [a], seed=True)]
     for case, host in zip(cases, (a, b), strict=True):
         case.image = DibImage.for_backend(host.distro.value, host.backend.value)
-        # No resolver stand-in: the images bring their own (cloudbr-verify found the OVS image
-        # without resolvconf once; the element now installs it).
-        case.check_script = extra_check(out, host.hostname, False, resolver_standin=False)
+        # Found by cloudbr-verify (issue 17), a product bug not yet fixed: on the first boot
+        # from a seed ISO the OVS first-boot program builds the bridges without ifup, so
+        # resolvconf's if-up hook (the element installs resolvconf) never hands the interfaces
+        # file's dns-nameservers to resolv.conf: no nameserver until the next boot. Required
+        # to be reported, exactly, until the fix; the check fails once it is not.
+        known = (("resolver", "dns servers"),) if host.backend is Backend.OVS else ()
+        case.check_script = extra_check(
+            out, host.hostname, False, resolver_standin=False, known_drift=known
+        )
         # The e2e guest's netplan-ovs-cleanup artifact cannot happen here (no OVS in a
         # linux-bridge image): every unit must succeed.
         case.expect.pop("failed_allowed", None)

@@ -34,11 +34,26 @@ def sh(*argv: str) -> str:
     return subprocess.run(argv, check=True, capture_output=True, text=True, timeout=60).stdout
 
 
+# Known product drift of this case, "subject|what;..." (a real finding, reported, not yet
+# fixed): it must be reported every time, exactly, and is then taken out of the comparison.
+KNOWN = {
+    tuple(k.split("|", 1)) for k in os.environ.get("CLOUDBR_E2E_KNOWN_DRIFT", "").split(";") if k
+}
+
+
 def verify() -> tuple[int, list[dict[str, Any]]]:
     p = subprocess.run([VERIFY, "--json"], capture_output=True, text=True, timeout=120)
     if p.returncode not in (0, 1):
         return p.returncode, [{"error": p.stderr.strip()}]
-    return p.returncode, json.loads(p.stdout)["drift"]
+    drift = json.loads(p.stdout)["drift"]
+    if not KNOWN:
+        return p.returncode, drift
+    got = {(d.get("subject"), d.get("what")) for d in drift}
+    if not KNOWN.issubset(got):
+        failures.append(f"known drift {sorted(KNOWN)} no longer reported: fixed? drop it")
+    rest = [d for d in drift if (d.get("subject"), d.get("what")) not in KNOWN]
+    print(f"    known drift, reported as expected: {sorted(KNOWN & got)}")
+    return (1 if rest else 0), rest
 
 
 def expect_clean(when: str) -> None:
@@ -51,6 +66,7 @@ def expect_clean(when: str) -> None:
         for d in drift:
             print(f"    {d}")
     elif when == "after boot":  # the table people read, once (each run costs TCG seconds)
+        # (exit 1 where a known drift is left in the table)
         print(subprocess.run([VERIFY], capture_output=True, text=True, timeout=120).stdout.strip())
 
 
@@ -188,7 +204,8 @@ def main() -> int:
             bond = sorted(PLAN["bonds"])[-1]
             expect_drift("bond member removed", remove_bond_member, {(bond, "members")})
         expect_drift("address changed", change_address, {(storage_bridge(), "addresses")})
-        expect_drift("DNS server changed", change_dns, {("resolver", "dns servers")})
+        if ("resolver", "dns servers") not in KNOWN:
+            expect_drift("DNS server changed", change_dns, {("resolver", "dns servers")})
         DONE.parent.mkdir(parents=True, exist_ok=True)
         DONE.write_text("done\n")
         os.sync()  # the harness pulls the plug for a power cycle: keep the marker and undo
