@@ -14,16 +14,17 @@ import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from cloudbr import __version__, daytwo, platform_versions, progress
+from cloudbr import __version__, daytwo, platforms, progress
 from cloudbr.files import FileMap
 from cloudbr.inventory import InventoryError, json_schema, load_inventory
-from cloudbr.model import SUPPORTED_DISTROS, Backend, Host, Inventory
+from cloudbr.model import Backend, Host, Inventory
 from cloudbr.pipeline import render_host, site_names, site_trees
 from cloudbr.templates import image_root
 from cloudbr.writer import OutputError, write_tree
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
-SUPPORTED_DISTROS_SORTED = sorted(SUPPORTED_DISTROS)
+# Platforms that `cloudbr image` builds: rendered, with a DIB build.
+IMAGE_DISTROS = sorted(p.id.value for p in platforms.rendered() if p.image is not None)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -45,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub.add_parser("schema", help="print the inventory JSON Schema")
     i = sub.add_parser("image", help="bake a KVM host image with diskimage-builder")
-    i.add_argument("distro", choices=[d.value for d in SUPPORTED_DISTROS_SORTED])
+    i.add_argument("distro", choices=IMAGE_DISTROS)
     i.add_argument("backend", choices=[b.value for b in Backend])
     i.add_argument(
         "--layout",
@@ -72,7 +73,7 @@ def _summary(host: Host) -> dict[str, object]:
 
 def _check(inv: Inventory, as_json: bool) -> int:
     for h in inv.hosts:
-        for warning in platform_versions.warnings(h):
+        for warning in platforms.warnings(h):
             print(f"cloudbr: warning: {warning}", file=sys.stderr)
     if as_json:
         print(json.dumps([_summary(h) for h in inv.hosts], indent=2))

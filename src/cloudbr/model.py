@@ -22,6 +22,8 @@ LEGACY_NIC_PATTERN = re.compile(r"eth[0-9]+")  # whole value: use fullmatch
 
 
 class Family(StrEnum):
+    """A distro's family (cloudbr.platforms says which; nothing else branches on it)."""
+
     RHEL = "rhel"
     DEBIAN = "debian"
 
@@ -35,23 +37,6 @@ class Distro(StrEnum):
     UBUNTU2204 = "ubuntu2204"
     UBUNTU2404 = "ubuntu2404"
     DEBIAN12 = "debian12"
-
-    @property
-    def family(self) -> Family:
-        if self in (Distro.CENTOS7, Distro.EL8, Distro.EL9):
-            return Family.RHEL
-        return Family.DEBIAN
-
-    @property
-    def is_ubuntu(self) -> bool:
-        return self.value.startswith("ubuntu")
-
-
-# Distros that have renderers today; the others are accepted by the schema so that adding
-# them later needs no redesign, but `check` reports them as not yet supported.
-SUPPORTED_DISTROS: frozenset[Distro] = frozenset(
-    {Distro.CENTOS7, Distro.UBUNTU1804, Distro.DEBIAN12}
-)
 
 
 class Backend(StrEnum):
@@ -266,6 +251,12 @@ class Host:
     def legacy_nic_names(self) -> bool:
         """True when NICs are named ethN, which needs net.ifnames=0 biosdevname=0."""
         return any(LEGACY_NIC_PATTERN.fullmatch(n.name) for n in self.nics)
+
+    @property
+    def kernel_args(self) -> tuple[str, ...]:
+        """The installed system's (and installer's) extra kernel arguments: ethN names need
+        `net.ifnames=0 biosdevname=0`, or eth0 comes up as ens3 and nothing matches it."""
+        return ("net.ifnames=0", "biosdevname=0") if self.legacy_nic_names else ()
 
     def bridge(self, name: str) -> Bridge:
         for b in self.bridges:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
+from cloudbr import platforms
 from cloudbr.inventory import rules
 from cloudbr.inventory.addressing import AddressResolver
 from cloudbr.inventory.base import Checker, Ctx, parse_iface, parse_ip, pick
@@ -23,7 +24,6 @@ from cloudbr.inventory.schema import (
 from cloudbr.inventory.source import Path, Problem, format_path
 from cloudbr.inventory.topology import TopologyResolver
 from cloudbr.model import (
-    SUPPORTED_DISTROS,
     Access,
     Bridge,
     Host,
@@ -82,8 +82,8 @@ class HostResolver(BondResolver, TopologyResolver, AddressResolver):
         return host
 
     def check_distro(self) -> None:
-        if self.distro not in SUPPORTED_DISTROS:
-            supported = ", ".join(sorted(d.value for d in SUPPORTED_DISTROS))
+        if not platforms.get(self.distro).rendered:
+            supported = ", ".join(sorted(p.id.value for p in platforms.rendered()))
             self.err(
                 self.ctx.setting_path("distro"),
                 f"distro {self.distro.value!r} is not supported yet (supported: {supported})",

@@ -18,9 +18,9 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
-from cloudbr.files import HEADER, File, FileMap
+from cloudbr.files import HEADER, File, FileMap, Role
 from cloudbr.model import Backend, Bond, Bridge, Dns, Host, IPInterface, Nic
-from cloudbr.platform_versions import ovs_bond_options, platform
+from cloudbr.platforms import ovs_bond_options, platform
 
 NAME = "eni"
 INTERFACES = "/etc/network/interfaces"
@@ -248,11 +248,11 @@ def resolved_dropin(host: Host) -> File | None:
         lines.append("DNS=" + " ".join(servers))
     if search:
         lines.append("Domains=" + " ".join(search))
-    return File.text(HEADER + "\n".join(lines), renderer=NAME)
+    return File.text(HEADER + "\n".join(lines), renderer=NAME, role=Role.NETWORK)
 
 
 def render(host: Host) -> FileMap:
-    files = {INTERFACES: File.text(document(host), renderer=NAME)}
+    files = {INTERFACES: File.text(document(host), renderer=NAME, role=Role.NETWORK)}
     dropin = resolved_dropin(host)
     if dropin is not None:
         files[RESOLVED_DROPIN] = dropin

@@ -16,9 +16,9 @@ from typing import Any
 
 import yaml
 
-from cloudbr.files import HEADER, SECRET, File, FileMap
+from cloudbr.files import HEADER, SECRET, File, FileMap, Role
 from cloudbr.model import Bond, Bridge, Dns, Host, Nic, Vlan
-from cloudbr.platform_versions import platform
+from cloudbr.platforms import platform
 
 NAME = "netplan"
 
@@ -153,4 +153,4 @@ def document(host: Host) -> str:
 
 def render(host: Host) -> FileMap:
     # netplan warns about (and newer versions refuse) configuration readable by others.
-    return {NETPLAN_FILE: File.text(document(host), mode=SECRET, renderer=NAME)}
+    return {NETPLAN_FILE: File.text(document(host), mode=SECRET, renderer=NAME, role=Role.NETWORK)}

@@ -9,9 +9,9 @@ from __future__ import annotations
 import shlex
 
 from cloudbr import templates
-from cloudbr.files import File, FileMap
-from cloudbr.model import Bridge, Family, Host
-from cloudbr.platform_versions import ovs_bond_options
+from cloudbr.files import File, FileMap, Role
+from cloudbr.model import Bridge, Host
+from cloudbr.platforms import ovs_bond_options, platform
 
 NAME = "ovs-firstboot"
 UNIT = "cloudbr-ovs-firstboot.service"
@@ -20,18 +20,6 @@ UNIT_PATH = f"/etc/systemd/system/{UNIT}"
 IDENT = "cloudbr-ovs-firstboot"
 # Reachability deadline (30 s) plus generous room for ovs-vsctl waiting on ovs-vswitchd.
 TIMEOUT_SECONDS = 600
-
-
-def ovs_service(host: Host) -> str:
-    return (
-        "openvswitch.service" if host.distro.family is Family.RHEL else "openvswitch-switch.service"
-    )
-
-
-def network_services(host: Host) -> tuple[str, ...]:
-    if host.distro.family is Family.RHEL:
-        return ("network.service", "NetworkManager.service")
-    return ("networking.service", "systemd-networkd.service")
 
 
 def _call(*words: str) -> str:
@@ -121,8 +109,8 @@ def unit(host: Host) -> str:
     return templates.render(
         "firstboot/cloudbr-ovs-firstboot.service.j2",
         hostname=host.hostname,
-        ovs_service=ovs_service(host),
-        network_services=" ".join(network_services(host)),
+        ovs_service=platform(host).ovs_service,
+        network_services=" ".join(platform(host).network_units),
         script=SCRIPT,
         ident=IDENT,
         timeout=TIMEOUT_SECONDS,
@@ -132,6 +120,6 @@ def unit(host: Host) -> str:
 
 def render(host: Host) -> FileMap:
     return {
-        SCRIPT: File.text(script(host), mode=0o755, renderer=NAME),
-        UNIT_PATH: File.text(unit(host), renderer=NAME),
+        SCRIPT: File.text(script(host), mode=0o755, renderer=NAME, role=Role.PROGRAM),
+        UNIT_PATH: File.text(unit(host), renderer=NAME, role=Role.UNIT),
     }
