@@ -41,6 +41,7 @@ HOSTS: list[Host] = [h for inv in INVENTORIES for h in load_inventory(inv).hosts
 # IPv6 with a default route, MTUs, 802.3ad: the topology away from the reference one.
 HOSTS += [variant(), variant(distro="centos7")]
 # Paths where a file defines interfaces, for every distro we render.
+CLOUD_CFG_D = "/etc/cloud/cloud.cfg.d/"
 NETWORK_DEFINITION_PREFIXES = (
     "/etc/netplan/",
     "/etc/network/interfaces",
@@ -69,7 +70,7 @@ def system_cfg(files: dict[str, bytes]) -> dict[str, Any]:
     """What cloud-init would merge from these cloud.cfg.d files (later names win)."""
     merged: dict[str, Any] = {}
     for path in sorted(files):
-        if path.startswith(cloudinit.CLOUD_CFG_D):
+        if path.startswith(CLOUD_CFG_D):
             merged.update(yaml.safe_load(files[path]) or {})
     return merged
 
@@ -442,7 +443,7 @@ def test_the_excluded_snippet_would_have_taken_the_network_from_cloud_init(
         snippets = {
             p: f.content
             for p, f in tree.items()
-            if p.startswith(cloudinit.CLOUD_CFG_D) and "network" in system_cfg({p: f.content})
+            if p.startswith(CLOUD_CFG_D) and "network" in system_cfg({p: f.content})
         }
         if host.backend is Backend.LINUXBRIDGE and snippets:
             write_root = tmp_path / host.hostname
