@@ -5,11 +5,12 @@ module outside it branches on a distro, and every rendered file says what it is 
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
 
 import pytest
 
-from cloudbr import carriers, platforms, render
+from cloudbr import carriers, cli, platforms, render
 from cloudbr.files import Role
 from cloudbr.inventory import InventoryError, parse_inventory
 from cloudbr.model import Backend, Distro
@@ -17,8 +18,8 @@ from cloudbr.platform_types import CloudStackStatus, InstallerCarrier, NetworkSt
 from tests.test_eni import HOSTS, VARIANT, variant
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "cloudbr"
-# The registry, its types and the model (which defines the enums).
-REGISTRY = {"platforms.py", "platform_types.py", "model.py"}
+# The registry, its types, its report and the model (which defines the enums).
+REGISTRY = {"platforms.py", "platform_types.py", "platform_report.py", "model.py"}
 
 
 def test_every_distro_id_has_one_entry() -> None:
@@ -106,3 +107,38 @@ def test_distro_comparisons_are_found() -> None:
     """The check above can fail: it finds each way of naming a distro."""
     code = "if host.distro is Distro.EL8 or p.family is Family.RHEL or host.distro.is_ubuntu: pass"
     assert len(_distro_references(ast.parse(code))) == 4
+
+
+def test_platforms_command_prints_the_registry(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["platforms", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [p["id"] for p in doc] == [d.value for d in Distro]
+    by_id = {p["id"]: p for p in doc}
+    assert by_id["centos7"]["stacks"] == {
+        "linuxbridge": ["ifcfg"],
+        "ovs": ["ifcfg", "ovs-firstboot"],
+    }
+    assert by_id["debian12"]["installer"]["carrier"] == "preseed"
+    assert by_id["debian12"]["cloudstack"] == "not tested"
+    assert by_id["ubuntu2404"]["versions"]["ovs"] == "3.3"
+    assert [p["id"] for p in doc if p["rendered"]] == [p.id.value for p in platforms.rendered()]
+    assert cli.main(["platforms"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == [
+        "ID",
+        "NAME",
+        "BACKENDS",
+        "LINUXBRIDGE",
+        "OVS",
+        "INSTALLER",
+        "CLOUDSTACK",
+    ]
+    rows = {line.split()[0]: line for line in lines[1:]}
+    assert list(rows) == [d.value for d in Distro]
+    assert rows["centos7"].split()[3:7] == [
+        "linuxbridge,ovs",
+        "ifcfg",
+        "ifcfg+ovs-firstboot",
+        "kickstart",
+    ]
+    assert rows["el9"].endswith("supported (not rendered yet)")

@@ -1,6 +1,7 @@
-"""`cloudbr check | render | schema | image | verify | diff | zone | diagram`: exit 0 ok,
-1 invalid input (verify: drift, diff: changes), 2 usage (verify: unreadable state), 3 internal
-or environment error (OUT unwritable, disk full, a bug: one line, traceback saved to a file)."""
+"""`cloudbr check | render | schema | platforms | image | verify | diff | zone | diagram`:
+exit 0 ok, 1 invalid input (verify: drift, diff: changes), 2 usage (verify: unreadable state),
+3 internal or environment error (OUT unwritable, disk full, a bug: one line, traceback saved
+to a file)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from cloudbr import __version__, daytwo, platforms, progress
+from cloudbr import __version__, daytwo, platform_report, platforms, progress
 from cloudbr.files import FileMap
 from cloudbr.inventory import InventoryError, json_schema, load_inventory
 from cloudbr.model import Backend, Host, Inventory
@@ -45,6 +46,8 @@ def _parser() -> argparse.ArgumentParser:
         help="remove host directories of OUT whose host is no longer in the inventory",
     )
     sub.add_parser("schema", help="print the inventory JSON Schema")
+    pl = sub.add_parser("platforms", help="list the platforms (distros) and how each is rendered")
+    pl.add_argument("--json", action="store_true", help="a list of objects, each with an id")
     i = sub.add_parser("image", help="bake a KVM host image with diskimage-builder")
     i.add_argument("distro", choices=IMAGE_DISTROS)
     i.add_argument("backend", choices=[b.value for b in Backend])
@@ -143,6 +146,12 @@ def _command(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.command == "image":
         return _image(args)
+    if args.command == "platforms":
+        if args.json:
+            print(json.dumps(platform_report.platforms_json(), indent=2))
+        else:
+            print(platform_report.table())
+        return EXIT_OK
     inv = load_inventory(args.inventory)
     if args.command == "check":
         return _check(inv, args.json)
