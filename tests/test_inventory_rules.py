@@ -384,7 +384,7 @@ CASES: list[tuple[str, str, str]] = [
     (
         "unsupported distro yet",
         host(OK_HOST + "distro: el9\n"),
-        "inv.yaml:8:13: hosts[0].distro: distro 'el9' is not supported yet (supported: centos7, debian12, ubuntu1804)",
+        "inv.yaml:8:13: hosts[0].distro: distro 'el9' is not supported yet (supported: centos7, debian12, ubuntu1804, ubuntu2004, ubuntu2204, ubuntu2404)",
     ),
     (
         "OVS VLAN without a parent bridge",

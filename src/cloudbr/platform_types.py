@@ -140,6 +140,8 @@ class Platform:
     # no renaming of the host.
     cloud_init_settings: bool = False
     image: Image | None = None  # None: no DIB image build for this platform yet
+    # Why a backend without network stacks is refused (`check` says it, naming the setting).
+    refused: PerBackend = PerBackend()
     # cloudbr renders this platform; False: the schema accepts it, `check` refuses it.
     rendered: bool = False
 

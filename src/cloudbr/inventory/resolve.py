@@ -88,6 +88,14 @@ class HostResolver(BondResolver, TopologyResolver, AddressResolver):
                 self.ctx.setting_path("distro"),
                 f"distro {self.distro.value!r} is not supported yet (supported: {supported})",
             )
+        platform = platforms.get(self.distro)
+        if platform.rendered and not platform.stacks(self.backend):
+            reason = "; ".join(platform.refused(self.backend)) or "no network stack for it"
+            self.err(
+                self.ctx.setting_path("backend"),
+                f"backend {self.backend.value!r} is not available on {self.distro.value}: "
+                + reason,
+            )
 
     def host_addresses(
         self, management: str

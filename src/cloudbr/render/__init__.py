@@ -14,7 +14,16 @@ from cloudbr.files import FileMap, merge
 from cloudbr.model import Host
 from cloudbr.platform_types import KernelArgs, NetworkStack
 from cloudbr.platforms import platform
-from cloudbr.render import common, debian_extras, eni, ifcfg, netplan, ovs_firstboot, verify
+from cloudbr.render import (
+    common,
+    debian_extras,
+    eni,
+    ifcfg,
+    netplan,
+    netplan_ovs,
+    ovs_firstboot,
+    verify,
+)
 
 Renderer = Callable[[Host], FileMap]
 
@@ -22,6 +31,7 @@ Renderer = Callable[[Host], FileMap]
 STACK_RENDERERS: dict[NetworkStack, tuple[Renderer, ...]] = {
     NetworkStack.IFCFG: (ifcfg.render,),
     NetworkStack.NETPLAN: (netplan.render,),
+    NetworkStack.NETPLAN_OVS: (netplan_ovs.render,),
     NetworkStack.IFUPDOWN: (eni.render,),
     NetworkStack.OVS_FIRSTBOOT: (ovs_firstboot.render,),
 }
