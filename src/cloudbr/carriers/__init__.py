@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from cloudbr.carriers import kickstart, preseed, seed_iso
+from cloudbr.carriers import autoinstall, kickstart, preseed, seed_iso
 from cloudbr.files import FileMap
 from cloudbr.model import Host
 from cloudbr.platform_types import InstallerCarrier
@@ -19,6 +19,7 @@ Carrier = Callable[[Host, FileMap], FileMap]
 INSTALLER_CARRIERS: dict[InstallerCarrier, Carrier] = {
     InstallerCarrier.KICKSTART: kickstart.render,
     InstallerCarrier.PRESEED: preseed.render,
+    InstallerCarrier.AUTOINSTALL: autoinstall.render,
 }
 
 

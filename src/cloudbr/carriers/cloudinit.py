@@ -106,7 +106,7 @@ def carried_paths(host: Host, tree: FileMap) -> list[str]:
     return sorted(path for path, f in tree.items() if f.role not in skip)
 
 
-def _users(host: Host) -> dict[str, Any]:
+def root_user(host: Host) -> dict[str, Any]:
     access = host.access
     if not access.root_password_hash and not access.ssh_authorized_keys:
         return {}
@@ -151,7 +151,7 @@ def user_data(host: Host, tree: FileMap) -> dict[str, Any]:
         # /etc/hosts comes from the tree (write_files); cloud-init must not rewrite it.
         "manage_etc_hosts": False,
     }
-    doc.update(_users(host))
+    doc.update(root_user(host))
     carried = {p: tree[p] for p in carried_paths(host, tree)}
     doc["write_files"] = [write_file_entry(p, f) for p, f in carried.items()]
     doc.update(_runcmd(carried))

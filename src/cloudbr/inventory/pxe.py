@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from cloudbr import platforms
 from cloudbr.carriers.preseed import install_nic
+from cloudbr.carriers.pxe import PARAMS
 from cloudbr.inventory.source import Path, Problem
 from cloudbr.model import (
     Distro,
@@ -221,6 +222,15 @@ class _PxeResolver:
             )
         if host.distro not in DEFAULT_INSTALLERS:
             return None  # reported by the host's resolver: distro not supported yet
+        installer = platforms.get(host.distro).installer
+        if installer.carrier not in PARAMS:
+            self.err(
+                path,
+                f"{prefix}: PXE boot entries for {installer.program} ({host.distro.value}) are "
+                f"not built yet; install from its media with OUT/{host.hostname}/"
+                "autoinstall/cidata.iso attached",
+            )
+            return None
         if nic is None or mac is None or address is None:
             return None
         return PxeHost(hostname=host.hostname, mac=mac, nic=nic, address=address)
