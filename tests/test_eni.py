@@ -221,7 +221,7 @@ def test_linux_bridge_stanzas(name: str, tmp_path: Path) -> None:
         if bond.lacp_rate:
             assert o["bond-lacp-rate"] == [bond.lacp_rate.value]
         # ifup -a follows the file: the bond exists before a bridge or VLAN uses it.
-        users = [b.name for b in host.bridges if b.uplink == bond.name]
+        users = [b.name for b in host.bridges if b.uplink_name == bond.name]
         users += [v.name for v in host.vlans_on(bond.name)]
         assert all(auto.index(bond.name) < auto.index(u) for u in users)
         for member in bond.members:
@@ -233,7 +233,7 @@ def test_linux_bridge_stanzas(name: str, tmp_path: Path) -> None:
         assert auto.index(vlan.name) < auto.index(vlan.bridge)
     for bridge in host.bridges:
         o = options(path, st, bridge.name)
-        assert o["bridge_ports"] == [bridge.uplink or "none"]
+        assert o["bridge_ports"] == [bridge.uplink_name or "none"]
         assert o["bridge_stp"] == ["on" if bridge.stp else "off"]
         assert o["bridge_fd"] == [str(bridge.forward_delay)]
         assert o.get("address", []) == [str(a.ip) for a in bridge.addresses]
@@ -346,7 +346,7 @@ def test_debian_ovs_hook_builds_topology(name: str, ovsdb: OvsDb, tmp_path: Path
     for bridge in host.plain_bridges:
         ovsdb.vsctl("br-exists", bridge.name)
         assert ovsdb.vsctl("br-to-parent", bridge.name) == bridge.name
-        expected = {bridge.uplink} if bridge.uplink else set()
+        expected = {bridge.uplink.name} if bridge.uplink else set()
         assert ovsdb.ports(bridge.name) == expected
         if bridge.mtu:
             assert ovsdb.get("Interface", bridge.name, "mtu_request") == str(bridge.mtu)
@@ -374,7 +374,7 @@ def test_debian_ovs_hook_builds_topology(name: str, ovsdb: OvsDb, tmp_path: Path
     order = [e["iface"] for e in log]
     for bridge in host.plain_bridges:
         for port in [
-            bridge.uplink,
+            bridge.uplink_name,
             *(v.bridge for v in host.vlans if v.parent_bridge == bridge.name),
         ]:
             if port:

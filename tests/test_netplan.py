@@ -106,7 +106,7 @@ def test_netplan_generate_builds_the_topology(name: str, tmp_path: Path) -> None
         if bridge.mtu:
             assert values(net, "Link", "MTUBytes") == [str(bridge.mtu)]
         if bridge.uplink:
-            uplink = units[f"{bridge.uplink}.network"]
+            uplink = units[f"{bridge.uplink.name}.network"]
             assert values(uplink, "Network", "Bridge") == [bridge.name]
     for vlan in host.vlans:
         dev = units[f"{vlan.name}.netdev"]

@@ -263,13 +263,13 @@ def assert_converged(sb: Sandbox, host: Host) -> None:
         assert db.vsctl("br-to-parent", br.name) == br.name
         if br.uplink is None:
             continue
-        assert br.uplink in db.ports(br.name)
-        if br.uplink in {b.name for b in host.bonds}:
-            bond = host.bond(br.uplink)
+        assert br.uplink.name in db.ports(br.name)
+        if br.uplink.is_bond:
+            bond = host.bond(br.uplink.name)
             assert db.ifaces(bond.name) == set(bond.members)
             for key, value in ovs_bond_options(host, bond):
                 assert db.get("Port", bond.name, key) == value, key
-        assert db.get("Port", br.uplink, "external_ids:cloudbr-owner") == host.hostname
+        assert db.get("Port", br.uplink.name, "external_ids:cloudbr-owner") == host.hostname
     st = sb.state()
     want = sorted([b.name, str(a)] for b in host.bridges for a in b.addresses)
     assert sorted(st["addrs"]) == want

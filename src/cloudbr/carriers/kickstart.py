@@ -63,7 +63,7 @@ def packages(host: Host) -> list[str]:
 
 def _install_nic(host: Host, bridge: Bridge) -> Nic | None:
     """The physical NIC that carries the management bridge's traffic."""
-    device = bridge.vlan.device if bridge.vlan else bridge.uplink
+    device = bridge.vlan.device if bridge.vlan else bridge.uplink_name
     if device is None:
         return None
     if any(b.name == device for b in host.bonds):

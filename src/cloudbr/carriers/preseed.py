@@ -74,7 +74,7 @@ def mirror(host: Host) -> Mirror:
 def install_nic(host: Host) -> str | None:
     """The NIC d-i configures: the management bridge's uplink, or a member of its bond."""
     bridge = host.primary_bridge
-    device = bridge.vlan.device if bridge.vlan else bridge.uplink
+    device = bridge.vlan.device if bridge.vlan else bridge.uplink_name
     if device is None:
         return None
     bond = next((b for b in host.bonds if b.name == device), None)

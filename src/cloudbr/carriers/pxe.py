@@ -24,9 +24,10 @@ from dataclasses import dataclass
 
 from cloudbr.carriers import kickstart, preseed
 from cloudbr.files import HEADER, File, FileMap, Role
-from cloudbr.model import Distro, Host, Inventory, PxeHost, PxeSite
+from cloudbr.model import Distro, Host, Inventory
 from cloudbr.platform_types import InstallerCarrier
 from cloudbr.platforms import platform
+from cloudbr.pxe_model import PxeHost, PxeSite
 
 NAME = "pxe"
 DIR = "pxe"  # OUT/pxe/: site-level, beside the OUT/<host>/ trees

@@ -15,7 +15,8 @@ from urllib.parse import urlsplit
 
 from cloudbr.carriers import pxe
 from cloudbr.files import HEADER, File, FileMap, Role
-from cloudbr.model import Host, Inventory, PxeDhcpMode, PxeLoader, PxeSite
+from cloudbr.model import Host, Inventory
+from cloudbr.pxe_model import PxeDhcpMode, PxeLoader, PxeSite
 
 Pairs = list[tuple[pxe.Entry, Host]]
 

@@ -17,15 +17,8 @@ from cloudbr import platforms
 from cloudbr.carriers.preseed import install_nic
 from cloudbr.carriers.pxe import PARAMS
 from cloudbr.inventory.source import Path, Problem
-from cloudbr.model import (
-    Distro,
-    Host,
-    InstallerFiles,
-    PxeDhcpMode,
-    PxeHost,
-    PxeLoader,
-    PxeSite,
-)
+from cloudbr.model import Distro, Host
+from cloudbr.pxe_model import InstallerFiles, PxeDhcpMode, PxeHost, PxeLoader, PxeSite
 
 # Paths that reach nginx and dnsmasq configuration and boot lines: absolute, plain
 # characters only (no spaces, quotes, ';', '{', '#', '$' or '..').

@@ -118,7 +118,7 @@ def routes(
 def _bridge(bridge: Bridge, gateway6_key: bool, default: bool) -> dict[str, Any]:
     conf = _no_dhcp()
     # An empty list is valid: a bridge that only carries guests' traffic may have no uplink.
-    conf["interfaces"] = [bridge.uplink] if bridge.uplink else []
+    conf["interfaces"] = [bridge.uplink.name] if bridge.uplink else []
     if bridge.addresses:
         conf["addresses"] = [str(a) for a in bridge.addresses]
     gateway6 = None if gateway6_key else bridge.gateway6

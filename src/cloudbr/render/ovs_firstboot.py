@@ -27,13 +27,14 @@ def _call(*words: str) -> str:
 
 
 def _uplink_call(host: Host, bridge: Bridge) -> str | None:
-    if bridge.uplink is None:
+    uplink = bridge.uplink
+    if uplink is None:
         return None
-    if bridge.uplink in {b.name for b in host.bonds}:
-        bond = host.bond(bridge.uplink)
+    if uplink.is_bond:
+        bond = host.bond(uplink.name)
         opts = [f"{k}={v}" for k, v in ovs_bond_options(host, bond)]
         return _call("want_port", bridge.name, bond.name, *bond.members, "--", *opts)
-    return _call("want_port", bridge.name, bridge.uplink, bridge.uplink)
+    return _call("want_port", bridge.name, uplink.name, uplink.name)
 
 
 def port_nics(host: Host) -> tuple[str, ...]:
@@ -42,10 +43,10 @@ def port_nics(host: Host) -> tuple[str, ...]:
     for br in host.plain_bridges:
         if br.uplink is None:
             continue
-        if br.uplink in {b.name for b in host.bonds}:
-            out += host.bond(br.uplink).members
+        if br.uplink.is_bond:
+            out += host.bond(br.uplink.name).members
         else:
-            out.append(br.uplink)
+            out.append(br.uplink.name)
     return tuple(out)
 
 

@@ -52,7 +52,7 @@ def _bridges(host: Host) -> dict[str, dict[str, Any]]:
             fake = {"id": vlan.id, "parent": vlan.parent_bridge}
             out[br.name] = {"ports": [], "vlan": fake}
         else:
-            out[br.name] = {"ports": [br.uplink] if br.uplink else [], "vlan": None}
+            out[br.name] = {"ports": [br.uplink.name] if br.uplink else [], "vlan": None}
     return out
 
 
