@@ -29,6 +29,8 @@ import yaml
 from cloudbr.carriers.embed import units_to_enable
 from cloudbr.files import File, FileMap, Role
 from cloudbr.model import Backend, Host
+from cloudbr.platform_types import NetworkStack
+from cloudbr.platforms import platform
 from cloudbr.render import netplan
 
 USER_DATA_HEADER = "#cloud-config\n"
@@ -120,7 +122,13 @@ def root_user(host: Host) -> dict[str, Any]:
     return {"disable_root": False, "users": [root]}
 
 
-def _runcmd(carried: FileMap) -> dict[str, Any]:
+# Stacks whose files, written by write_files after the boot applied the network, need applying
+# now: netplan's generator ran before write_files, so nothing would build the OVS topology
+# until the next boot. (The OVS first-boot unit applies its own; cloud-init renders the rest.)
+APPLY_NOW: dict[NetworkStack, list[str]] = {NetworkStack.NETPLAN_OVS: ["netplan", "apply"]}
+
+
+def _runcmd(host: Host, carried: FileMap) -> dict[str, Any]:
     cmds: list[list[str]] = []
     roles = {f.role for f in carried.values()}
     # write_files runs after systemd-modules-load and systemd-sysctl did at this first boot:
@@ -129,6 +137,8 @@ def _runcmd(carried: FileMap) -> dict[str, Any]:
         cmds.append(["systemctl", "restart", "systemd-modules-load.service"])
     if Role.SYSCTL in roles:
         cmds.append(["systemctl", "restart", "systemd-sysctl.service"])
+    if Role.NETWORK in roles:
+        cmds += [APPLY_NOW[s] for s in platform(host).stacks(host.backend) if s in APPLY_NOW]
     units = units_to_enable(carried)
     if units:
         cmds += [
@@ -154,7 +164,7 @@ def user_data(host: Host, tree: FileMap) -> dict[str, Any]:
     doc.update(root_user(host))
     carried = {p: tree[p] for p in carried_paths(host, tree)}
     doc["write_files"] = [write_file_entry(p, f) for p, f in carried.items()]
-    doc.update(_runcmd(carried))
+    doc.update(_runcmd(host, carried))
     return doc
 
 
