@@ -25,7 +25,7 @@ from cloudbr.model import Backend, Family, Host
 from cloudbr.platforms import platform
 from cloudbr.render import debian_extras, eni
 from tests.conftest import EXAMPLES
-from tests.support.ovsdb import OvsDb
+from tests.support.ovsdb import OvsDb, assert_bond
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 OVS_HOOK = Path("/usr/share/openvswitch/scripts/ifupdown.sh")
@@ -351,15 +351,8 @@ def test_debian_ovs_hook_builds_topology(name: str, ovsdb: OvsDb, tmp_path: Path
         if bridge.mtu:
             assert ovsdb.get("Interface", bridge.name, "mtu_request") == str(bridge.mtu)
     for bond in host.bonds:
-        assert ovsdb.ifaces(bond.name) == set(bond.members)
-        assert ovsdb.get("Port", bond.name, "bond_mode") == bond.mode.value
-        assert ovsdb.get("Port", bond.name, "lacp") == bond.ovs_lacp.value
-        cfg = ovsdb.vsctl("get", "Port", bond.name, "other_config")
-        assert "bond-detect-mode=miimon" in cfg
-        assert f'bond-miimon-interval="{bond.miimon}"' in cfg
         # other_config:bond-primary only where OVS has it (2.14+: Debian 12, not 18.04's 2.9).
-        honoured = bond.primary is not None and platform(host).ovs_bond_primary
-        assert (f"bond-primary={bond.primary}" in cfg) == honoured
+        assert_bond(ovsdb, host, bond)
         for nic in host.members_of(bond.name):
             mtu = nic.mtu or bond.mtu
             if mtu:

@@ -7,6 +7,7 @@ other_config), fail-mode standalone and cloudbr's owner in external_ids."""
 from __future__ import annotations
 
 import shlex
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -14,12 +15,12 @@ import pytest
 import yaml
 
 from cloudbr import platforms
+from cloudbr.carriers import cloudinit
 from cloudbr.inventory import InventoryError, parse_inventory
 from cloudbr.model import Host, OvsLacp
-from cloudbr.platforms import platform
 from cloudbr.render import netplan, netplan_ovs, rootfs
 from tests.conftest import EXAMPLES
-from tests.support.ovsdb import OvsDb
+from tests.support.ovsdb import OvsDb, assert_bond
 from tests.test_eni import variant
 from tests.test_netplan import Unit, parse_unit, values
 from tests.test_netplan import generate as netplan_generate
@@ -101,14 +102,7 @@ def test_netplan_builds_the_ovs_topology(name: str, tmp_path: Path, ovsdb: OvsDb
             assert ovsdb.vsctl("br-to-parent", bridge.name) == bridge.vlan.parent_bridge
             assert ovsdb.vsctl("br-to-vlan", bridge.name) == str(bridge.vlan.id)
     for bond in host.bonds:
-        assert ovsdb.ifaces(bond.name) == set(bond.members)
-        assert ovsdb.get("Port", bond.name, "bond_mode") == bond.mode.value
-        assert ovsdb.get("Port", bond.name, "lacp") == bond.ovs_lacp.value
-        other = ovsdb.vsctl("get", "Port", bond.name, "other_config")
-        assert "bond-detect-mode=miimon" in other
-        assert f'bond-miimon-interval="{bond.miimon}"' in other
-        if bond.primary and platform(host).ovs_bond_primary:
-            assert f"bond-primary={bond.primary}" in other
+        assert_bond(ovsdb, host, bond)
         assert ovsdb.get("Port", bond.name, "external_ids:cloudbr-owner") == host.hostname
         # An OVS bond is no kernel bond: networkd must not create one.
         assert f"{bond.name}.netdev" not in network
@@ -192,3 +186,50 @@ def test_linux_bridge_tree_of_each_release_generates(distro: str, tmp_path: Path
     assert values(bridge, "Address", "Address") + values(bridge, "Network", "Address") == [
         "192.168.100.20/24"
     ]
+
+
+def test_seed_applies_the_netplan_file_it_writes(tmp_path: Path) -> None:
+    """On an image booted with the seed ISO, write_files lays the netplan file down after the
+    boot's netplan generator ran: runcmd must apply it (netplan builds the OVS topology)."""
+    host = HOSTS["ubuntu2404-ovs"]
+    seed = cloudinit.seed(host, rootfs(host))
+    doc = yaml.safe_load(seed.user_data)
+    assert netplan_ovs.NETPLAN_FILE in [f["path"] for f in doc["write_files"]]
+    assert doc["runcmd"][-1] == ["netplan", "apply"]
+    path = tmp_path / "user-data"
+    path.write_text(seed.user_data)
+    res = subprocess.run(
+        ["cloud-init", "schema", "--config-file", str(path)], capture_output=True, text=True
+    )
+    assert res.returncode == 0, res.stdout + res.stderr
+    # Where the first-boot unit builds OVS (Debian 12), it is what runcmd starts instead.
+    other = cloudinit.seed(variant("ovs"), rootfs(variant("ovs")))
+    assert ["netplan", "apply"] not in yaml.safe_load(other.user_data)["runcmd"]
+
+
+def test_cleanup_waits_for_vswitchd(tmp_path: Path) -> None:
+    """The drop-in applies to the unit netplan generates (systemd-analyze verify loads it)."""
+    host = HOSTS["ubuntu2204-ovs"]
+    _, units = generate(host, tmp_path)
+    assert "cleanup" in units
+    shutil.copytree("/usr/lib/systemd/system", tmp_path / "usr/lib/systemd/system", symlinks=True)
+    for program in ("/usr/sbin/netplan", VSCTL):  # what the unit runs and its condition checks
+        (tmp_path / program.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(program, tmp_path / program.lstrip("/"))
+    f = rootfs(host)[netplan_ovs.CLEANUP_DROPIN]
+    dropin = tmp_path / netplan_ovs.CLEANUP_DROPIN.lstrip("/")
+    dropin.parent.mkdir(parents=True)
+    dropin.write_bytes(f.content)
+    unit = tmp_path / "run/systemd/system/netplan-ovs-cleanup.service"
+
+    def verify() -> subprocess.CompletedProcess[str]:
+        argv = ["systemd-analyze", "verify", f"--root={tmp_path}", "--man=no", str(unit)]
+        return subprocess.run(argv, capture_output=True, text=True)
+
+    good = verify()
+    assert (good.returncode, good.stderr) == (0, ""), good.stderr
+    # systemd reads the drop-in for netplan's unit: a broken value in it is reported.
+    dropin.write_text(f.content.decode().replace("=60s", "=sixty"))
+    assert "TimeoutStartSec" in verify().stderr
+    merged = parse_unit(unit.read_text() + "\n" + f.content.decode())
+    assert "ovs-vswitchd.service" in values(merged, "Unit", "After")

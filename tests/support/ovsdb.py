@@ -15,6 +15,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from cloudbr.model import Bond, Host
+from cloudbr.platforms import platform
+
 SCHEMA = Path("/usr/share/openvswitch/vswitch.ovsschema")
 
 
@@ -111,3 +114,16 @@ def ovsdb_server(root: Path) -> Iterator[OvsDb]:
         pid = int(pidfile.read_text().strip()) if pidfile.exists() else 0
         if pid:
             os.kill(pid, signal.SIGTERM)
+
+
+def assert_bond(db: OvsDb, host: Host, bond: Bond) -> None:
+    """The bond's Port in OVSDB is the model's: members, mode, LACP, miimon link monitoring and
+    other_config:bond-primary only where the platform's OVS has it (2.14+)."""
+    assert db.ifaces(bond.name) == set(bond.members)
+    assert db.get("Port", bond.name, "bond_mode") == bond.mode.value
+    assert db.get("Port", bond.name, "lacp") == bond.ovs_lacp.value
+    cfg = db.vsctl("get", "Port", bond.name, "other_config")
+    assert "bond-detect-mode=miimon" in cfg
+    assert f'bond-miimon-interval="{bond.miimon}"' in cfg
+    honoured = bond.primary is not None and platform(host).ovs_bond_primary
+    assert (f"bond-primary={bond.primary}" in cfg) == honoured

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cloudbr.files import SECRET, File, FileMap, Role
+from cloudbr.files import HEADER, SECRET, File, FileMap, Role
 from cloudbr.model import Bond, Bridge, Host, OvsLacp
 from cloudbr.platforms import ovs_bond_options, platform
 from cloudbr.render import netplan
@@ -136,7 +136,25 @@ def network_config(host: Host) -> dict[str, Any]:
     return config
 
 
+CLEANUP_DROPIN = "/etc/systemd/system/netplan-ovs-cleanup.service.d/cloudbr.conf"
+# Found booted (e2e, power cycle): netplan orders its OVS units after ovsdb-server only, and
+# their `ovs-vsctl` calls wait for ovs-vswitchd to apply each change. On a reboot OVSDB holds
+# netplan's tagged settings, which `netplan apply --only-ovs-cleanup` clears one call at a
+# time before ovs-vswitchd is up, so the cleanup hit its TimeoutStartSec=10s and failed.
+CLEANUP_ORDER = f"""{HEADER}[Unit]
+Wants=ovs-vswitchd.service
+After=ovs-vswitchd.service
+
+[Service]
+# A python program and one ovs-vsctl per setting: 10 s is short on a loaded host.
+TimeoutStartSec=60s
+"""
+
+
 def render(host: Host) -> FileMap:
     text = netplan.document(host, network_config(host))
-    # netplan warns about (and newer versions refuse) configuration readable by others.
-    return {NETPLAN_FILE: File.text(text, mode=SECRET, renderer=NAME, role=Role.NETWORK)}
+    return {
+        # netplan warns about (and newer versions refuse) configuration readable by others.
+        NETPLAN_FILE: File.text(text, mode=SECRET, renderer=NAME, role=Role.NETWORK),
+        CLEANUP_DROPIN: File.text(CLEANUP_ORDER, renderer=NAME, role=Role.NETWORK),
+    }
