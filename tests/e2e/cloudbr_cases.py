@@ -221,6 +221,19 @@ def cloudbr_scenarios(out: Path) -> list[Scenario]:
             "cloudbr-seed-iso-pair",
             pair("e2e-seed-lb", "e2e-seed-ovs", seed=True),
         ),
+        # Issue 15: the netplan-native OVS tree of ubuntu2204 (netplan 0.106 here, as in
+        # jammy-updates): two hosts, pings across cloudbr0 and the VLAN 100 fake bridge,
+        # failover of the active member, then a power cycle.
+        Scenario(
+            "cloudbr-ovs-netplan-pair",
+            [
+                _case(out, h["e2e-npovs-a"], [h["e2e-npovs-b"]], failover=True),
+                _case(out, h["e2e-npovs-b"], [h["e2e-npovs-a"]]),
+            ],
+            power_cycles=1,
+        ),
+        # Issue 15: the linux-bridge netplan trees of ubuntu2404 and ubuntu2204.
+        Scenario("cloudbr-lb-netplan-noble-jammy", pair("e2e-np24", "e2e-np22")),
         # Issue 7: the debian12 images that `make image` builds from elements/ (one per
         # backend, flat layout, plus only the test-only probe that runs check.py), each
         # booted with nothing but its host's seed ISO, pinging each other.
