@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Iterable
 from ipaddress import IPv4Address, IPv6Address
 
-from cloudbr.files import HEADER, SECRET, File, FileMap
+from cloudbr.files import HEADER, SECRET, File, FileMap, Role
 from cloudbr.model import Backend, Bond, Bridge, Host, Nic, Vlan
 
 NAME = "nm-keyfile"
@@ -200,7 +200,7 @@ def path(device: str) -> str:
 
 
 def render(host: Host) -> FileMap:
-    files: FileMap = {CONF: File.text(conf(host), renderer=NAME)}
+    files: FileMap = {CONF: File.text(conf(host), renderer=NAME, role=Role.NETWORK)}
     for device, doc in keyfiles(host).items():
-        files[path(device)] = File.text(_text(doc), mode=SECRET, renderer=NAME)
+        files[path(device)] = File.text(_text(doc), mode=SECRET, renderer=NAME, role=Role.NETWORK)
     return files
