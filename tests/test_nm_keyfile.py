@@ -10,7 +10,6 @@ property, with the resolved model. The `conf.d` drop-in is read by `NetworkManag
 from __future__ import annotations
 
 import configparser
-import dataclasses
 import shutil
 import subprocess
 from pathlib import Path
@@ -19,27 +18,27 @@ import pytest
 
 from cloudbr.files import SECRET
 from cloudbr.inventory import load_inventory, parse_inventory
-from cloudbr.model import Backend, Distro, Host
+from cloudbr.model import Backend, Host
 from cloudbr.render import nm_keyfile
 from tests.conftest import EXAMPLES
-from tests.test_ifcfg import ODD
+from tests.test_ifcfg import GOLDEN, ODD, UPDATE_GOLDEN, write
 
 Parsed = dict[str, dict[str, str]]
 NETWORKMANAGER = "/usr/sbin/NetworkManager"
 
 
-def el(host: Host) -> Host:
-    return dataclasses.replace(host, distro=Distro.EL9)
-
-
 def el_hosts(backend: Backend) -> list[Host]:
-    hosts = [h for p in sorted(EXAMPLES.glob("*.yaml")) for h in load_inventory(p).hosts]
-    hosts += list(parse_inventory(ODD, "odd.yaml").hosts)
-    return [el(h) for h in hosts if h.backend is backend]
+    """The EL examples, and the odd hosts (IPv6, MTUs, STP, NIC uplinks, LACP) as EL8 and EL9."""
+    hosts = [h for p in sorted(EXAMPLES.glob("el*.yaml")) for h in load_inventory(p).hosts]
+    for distro in ("el8", "el9"):
+        hosts += parse_inventory(
+            ODD.replace("distro: centos7", f"distro: {distro}"), "odd.yaml"
+        ).hosts
+    return [h for h in hosts if h.backend is backend]
 
 
 def ids(hosts: list[Host]) -> list[str]:
-    return [h.hostname for h in hosts]
+    return [f"{h.distro.value}-{h.hostname}" for h in hosts]
 
 
 LB = el_hosts(Backend.LINUXBRIDGE)
@@ -260,3 +259,16 @@ def test_values_that_are_not_plain_are_refused() -> None:
     for value in ("a\nb", "a b", "$(x)", "a#b", "a\\sb"):
         with pytest.raises(ValueError, match="not a plain keyfile value"):
             nm_keyfile._check("dns-search", value)
+
+
+@pytest.mark.parametrize("flavour", ["bridge", "ovs"])
+def test_golden_tree(flavour: str) -> None:
+    """For reading: the reference host's keyfiles (the checks above are the proof)."""
+    files = nm_keyfile.render(load_inventory(EXAMPLES / f"el9-{flavour}.yaml").hosts[0])
+    root = GOLDEN / f"el9-{flavour}" / "rootfs"
+    if UPDATE_GOLDEN:
+        write(files, root)
+    on_disk = {
+        "/" + str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()
+    }
+    assert on_disk == {path: f.content for path, f in files.items()}
