@@ -5,8 +5,11 @@ linux bridge: NIC (ethernet, `master=bond0`/`slave-type=bond`, or a bridge port)
 a VLAN (`[vlan]` id/parent) is a port of its own bridge. Ports are written with the names
 NetworkManager has always read, `master=`/`slave-type=`: 1.42 (EL 9.2) ignores
 `controller=`/`port-type=` (the port then comes up on its own, with DHCP), and later releases
-still read the old names. Controllers set `autoconnect-slaves=1`, so their ports come up
-with them whatever order NetworkManager activates profiles in.
+still read the old names. Every profile autoconnects and nothing else activates it: a port
+brings its controller up with it (and NetworkManager re-attaches a port that fell out).
+`autoconnect-slaves=1` on the controllers too made two activation requests for one bond on a
+booted NetworkManager 1.42 under load: the second tore down the first, the bond was
+recreated and its `primary` refused (e2e).
 
 Open vSwitch: NetworkManager's OVS plugin never sets a Port's `fake_bridge` flag, so a VLAN
 bridge it made fails `ovs-vsctl br-exists` (and CloudStack's label check). cloudbr's
@@ -134,7 +137,7 @@ def nic(host: Host, n: Nic) -> Keyfile:
 
 def bond(host: Host, b: Bond) -> Keyfile:
     controller = _port_of(host, b.name)
-    conn = [*_connection(host, b.name, "bond", controller), ("autoconnect-slaves", "1")]
+    conn = _connection(host, b.name, "bond", controller)
     doc: Keyfile = {"connection": conn, **_ethernet(None, b.mtu)}
     doc["bond"] = list(b.linux_options())
     return doc if controller else {**doc, **_no_ip()}
@@ -148,7 +151,7 @@ def vlan(host: Host, v: Vlan) -> Keyfile:
 
 
 def bridge(host: Host, b: Bridge) -> Keyfile:
-    conn = [*_connection(host, b.name, "bridge", None), ("autoconnect-slaves", "1")]
+    conn = _connection(host, b.name, "bridge", None)
     doc: Keyfile = {"connection": conn, **_ethernet(None, b.mtu)}
     doc["bridge"] = [("forward-delay", str(b.forward_delay)), ("stp", _bool(b.stp))]
     doc["ipv4"] = _ipv4(b)
@@ -193,6 +196,21 @@ def conf(host: Host) -> str:
             servers = ",".join(str(s) for s in host.dns.servers)
             doc["global-dns-domain-*"] = [("servers", servers)]
     return _text(doc)
+
+
+def activation(host: Host) -> list[list[str]]:
+    """Commands that make a running NetworkManager take these files up (a seed's runcmd: its
+    write_files lands after NetworkManager started, which may have given a NIC its automatic
+    DHCP profile meanwhile). The configuration first (no-auto-default; OVS: the unmanaged
+    devices, before the first-boot unit builds the bridges), then the profiles; `up` of each
+    NIC port and VLAN takes the NIC over and brings its bond and bridge up with it."""
+    cmds = [["nmcli", "general", "reload", "conf"]]
+    if host.backend is Backend.OVS:
+        return cmds
+    cmds.append(["nmcli", "connection", "reload"])
+    ports = [n.name for n in host.nics if _port_of(host, n.name)] + [v.name for v in host.vlans]
+    cmds += [["nmcli", "connection", "up", "uuid", profile_uuid(host, d)] for d in ports]
+    return cmds
 
 
 def path(device: str) -> str:
