@@ -12,10 +12,9 @@ import pytest
 
 from cloudbr import carriers, cli, platforms, render
 from cloudbr.files import Role
-from cloudbr.inventory import InventoryError, parse_inventory
 from cloudbr.model import Backend, Distro
 from cloudbr.platform_types import CloudStackStatus, InstallerCarrier, NetworkStack
-from tests.test_eni import HOSTS, VARIANT, variant
+from tests.test_eni import HOSTS, variant
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "cloudbr"
 # The registry, its types, its report and the model (which defines the enums).
@@ -53,18 +52,8 @@ def test_rendered_platforms_have_their_renderers_and_carrier(p: platforms.Platfo
             assert render.STACK_RENDERERS.get(stack), (p.id, backend, stack)
 
 
-def test_unrendered_platforms_are_refused_by_check() -> None:
-    pending = [p for p in platforms.PLATFORMS.values() if not p.rendered]
-    assert pending, "every platform renders: drop this test"
-    for p in pending:
-        doc = VARIANT.replace("distro: debian12", f"distro: {p.id.value}")
-        with pytest.raises(InventoryError) as exc:
-            parse_inventory(doc, "inv.yaml")
-        assert f"distro {p.id.value!r} is not supported yet" in "\n".join(exc.value.lines)
-
-
 def test_a_stack_is_only_what_the_renderers_know() -> None:
-    """NM keyfiles and netplan's OVS have no renderer yet: no rendered platform uses them."""
+    """Every stack a rendered platform uses has its renderers."""
     used = {s for p in platforms.rendered() for b in Backend for s in p.stacks(b)}
     assert used <= set(render.STACK_RENDERERS)
     assert set(render.STACK_RENDERERS) <= set(NetworkStack)
@@ -145,4 +134,19 @@ def test_platforms_command_prints_the_registry(capsys: pytest.CaptureFixture[str
         "ifcfg+ovs-firstboot",
         "kickstart",
     ]
-    assert rows["el9"].endswith("supported (not rendered yet)")
+    assert rows["el9"].split()[4:9] == [
+        "linuxbridge,ovs",
+        "nm-keyfile",
+        "nm-keyfile+ovs-firstboot",
+        "kickstart",
+        "supported",
+    ]
+    assert rows["ubuntu2404"].split()[3:] == [
+        "linuxbridge,ovs",
+        "netplan",
+        "netplan-ovs",
+        "autoinstall",
+        "supported",
+    ]
+    # 20.04 has no OVS backend (its netplan has no openvswitch section).
+    assert rows["ubuntu2004"].split()[3:6] == ["linuxbridge", "netplan", "-"]

@@ -21,6 +21,7 @@ from cloudbr.render import (
     ifcfg,
     netplan,
     netplan_ovs,
+    nm_keyfile,
     ovs_firstboot,
     verify,
 )
@@ -33,7 +34,16 @@ STACK_RENDERERS: dict[NetworkStack, tuple[Renderer, ...]] = {
     NetworkStack.NETPLAN: (netplan.render,),
     NetworkStack.NETPLAN_OVS: (netplan_ovs.render,),
     NetworkStack.IFUPDOWN: (eni.render,),
+    NetworkStack.NM_KEYFILE: (nm_keyfile.render,),
     NetworkStack.OVS_FIRSTBOOT: (ovs_firstboot.render,),
+}
+# Network stack -> the commands that make a running host take up that stack's files, where a
+# seed's write_files lays them down after the stack's daemon started (cloud-init's network
+# off). Stacks that read their files at boot, or whose first-boot unit the seed starts, have
+# none.
+STACK_ACTIVATION: dict[NetworkStack, Callable[[Host], list[list[str]]]] = {
+    NetworkStack.NM_KEYFILE: nm_keyfile.activation,
+    NetworkStack.NETPLAN_OVS: netplan_ovs.activation,
 }
 # How kernel arguments are set -> what the tree carries for it (BOOTLOADER: the carrier).
 KERNEL_ARGS_RENDERERS: dict[KernelArgs, tuple[Renderer, ...]] = {
@@ -51,6 +61,15 @@ def renderers_for(host: Host) -> list[Renderer]:
     for stack in p.stacks(host.backend):
         out += STACK_RENDERERS[stack]
     return out
+
+
+def activation(host: Host) -> list[list[str]]:
+    return [
+        cmd
+        for stack in platform(host).stacks(host.backend)
+        if stack in STACK_ACTIVATION
+        for cmd in STACK_ACTIVATION[stack](host)
+    ]
 
 
 def rootfs(host: Host) -> FileMap:

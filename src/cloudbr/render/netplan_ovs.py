@@ -151,6 +151,12 @@ TimeoutStartSec=60s
 """
 
 
+def activation(host: Host) -> list[list[str]]:
+    """What a seed runs once write_files laid the file down: netplan's generator ran before it,
+    so nothing would build the OVS topology until the next boot."""
+    return [["netplan", "apply"]]
+
+
 def render(host: Host) -> FileMap:
     text = netplan.document(host, network_config(host))
     return {
