@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from cloudbr.inventory import load_inventory, parse_inventory
-from cloudbr.model import Backend, Host
-from cloudbr.platform_versions import platform
+from cloudbr.model import Backend, Family, Host
+from cloudbr.platforms import platform
 from cloudbr.render import debian_extras, eni
 from tests.conftest import EXAMPLES
 from tests.support.ovsdb import OvsDb
@@ -100,7 +100,7 @@ def named_hosts() -> dict[str, Host]:
         "variant-ubuntu1804-bridge": variant(distro="ubuntu1804"),
     }
     for h in lab.hosts:
-        if h.distro.family.value == "debian":
+        if platform(h).family is Family.DEBIAN:
             out[f"lab-{h.hostname}"] = h
     return out
 
@@ -221,7 +221,7 @@ def test_linux_bridge_stanzas(name: str, tmp_path: Path) -> None:
         if bond.lacp_rate:
             assert o["bond-lacp-rate"] == [bond.lacp_rate.value]
         # ifup -a follows the file: the bond exists before a bridge or VLAN uses it.
-        users = [b.name for b in host.bridges if b.uplink == bond.name]
+        users = [b.name for b in host.bridges if b.uplink_name == bond.name]
         users += [v.name for v in host.vlans_on(bond.name)]
         assert all(auto.index(bond.name) < auto.index(u) for u in users)
         for member in bond.members:
@@ -233,7 +233,7 @@ def test_linux_bridge_stanzas(name: str, tmp_path: Path) -> None:
         assert auto.index(vlan.name) < auto.index(vlan.bridge)
     for bridge in host.bridges:
         o = options(path, st, bridge.name)
-        assert o["bridge_ports"] == [bridge.uplink or "none"]
+        assert o["bridge_ports"] == [bridge.uplink_name or "none"]
         assert o["bridge_stp"] == ["on" if bridge.stp else "off"]
         assert o["bridge_fd"] == [str(bridge.forward_delay)]
         assert o.get("address", []) == [str(a.ip) for a in bridge.addresses]
@@ -346,7 +346,7 @@ def test_debian_ovs_hook_builds_topology(name: str, ovsdb: OvsDb, tmp_path: Path
     for bridge in host.plain_bridges:
         ovsdb.vsctl("br-exists", bridge.name)
         assert ovsdb.vsctl("br-to-parent", bridge.name) == bridge.name
-        expected = {bridge.uplink} if bridge.uplink else set()
+        expected = {bridge.uplink.name} if bridge.uplink else set()
         assert ovsdb.ports(bridge.name) == expected
         if bridge.mtu:
             assert ovsdb.get("Interface", bridge.name, "mtu_request") == str(bridge.mtu)
@@ -374,7 +374,7 @@ def test_debian_ovs_hook_builds_topology(name: str, ovsdb: OvsDb, tmp_path: Path
     order = [e["iface"] for e in log]
     for bridge in host.plain_bridges:
         for port in [
-            bridge.uplink,
+            bridge.uplink_name,
             *(v.bridge for v in host.vlans if v.parent_bridge == bridge.name),
         ]:
             if port:
@@ -414,7 +414,11 @@ def test_golden_interfaces(name: str) -> None:
 
 @pytest.mark.parametrize("name", ["ubuntu1804-bridge", "ubuntu1804-ovs", "debian12-ovs"])
 def test_golden_debian_extras(name: str) -> None:
-    for path, f in debian_extras.render(HOSTS[name]).items():
+    host = HOSTS[name]
+    for path, f in {
+        **debian_extras.render_grub(host),
+        **debian_extras.render_cloud_cfg(host),
+    }.items():
         check_golden(GOLDEN / name / "rootfs" / path.lstrip("/"), f.content.decode())
 
 
@@ -531,7 +535,7 @@ def test_reference_post_interfaces(tmp_path: Path) -> None:
 
 def test_grub_dropin_appends_to_the_command_line(tmp_path: Path) -> None:
     host = HOSTS["ubuntu1804-ovs"]
-    f = debian_extras.render(host)[debian_extras.GRUB_DROPIN]
+    f = debian_extras.render_grub(host)[debian_extras.GRUB_DROPIN]
     path = tmp_path / "90-cloudbr.cfg"
     path.write_bytes(f.content)
     out = subprocess.run(
@@ -544,7 +548,7 @@ def test_grub_dropin_appends_to_the_command_line(tmp_path: Path) -> None:
     # debian-installer's netcfg (its templates), read by nothing on an installed system.
     assert out == "quiet splash net.ifnames=0 biosdevname=0"
     # Predictable names need no drop-in at all on a linux bridge host.
-    assert debian_extras.GRUB_DROPIN not in debian_extras.render(variant())
+    assert debian_extras.GRUB_DROPIN not in debian_extras.render_grub(variant())
     for name in ("debian12-ovs", "ubuntu1804-ovs", "ubuntu1804-bridge"):
-        assert debian_extras.kernel_args(HOSTS[name]) == ["net.ifnames=0", "biosdevname=0"]
+        assert HOSTS[name].kernel_args == ("net.ifnames=0", "biosdevname=0")
     assert re.search(r"^GRUB_CMDLINE_LINUX=", f.content.decode(), re.M)

@@ -214,7 +214,7 @@ def network_config_v2(host: Host) -> dict[str, object]:
     bridges = {}
     for br in host.bridges:
         d: dict[str, object] = {
-            "interfaces": [br.uplink] if br.uplink else [],
+            "interfaces": [br.uplink.name] if br.uplink else [],
             "parameters": {"stp": br.stp, "forward-delay": br.forward_delay},
         }
         if br.addresses:
@@ -497,7 +497,7 @@ def test_every_ovs_host_replays_to_its_model(tmp_path: Path, ovsdb: OvsDb, host:
     replay(ovsdb, write(ifcfg.render(host), tmp_path) / SCRIPTS.lstrip("/"))
     assert ovsdb.bridges() == {b.name for b in host.bridges}
     for br in host.plain_bridges:
-        uplinks = {br.uplink} if br.uplink else set()
+        uplinks = {br.uplink.name} if br.uplink else set()
         assert ovsdb.ports(br.name) == uplinks
     for bond in host.bonds:
         assert_bond(ovsdb, host, bond.name)

@@ -8,7 +8,7 @@ from textwrap import dedent as dd
 import pytest
 
 from cloudbr.inventory import InventoryError, parse_inventory
-from cloudbr.model import Backend, BondMode
+from cloudbr.model import Backend, BondMode, DeviceKind, Uplink
 
 SITE = """\
 site:
@@ -47,11 +47,12 @@ def test_reference_host_is_valid() -> None:
     assert h.bond("bond0").mode is BondMode.ACTIVE_BACKUP
     assert h.bond("bond0").miimon == 100
     assert h.bond("bond0").primary == "eth0"
-    assert [(b.name, b.uplink) for b in h.bridges] == [
-        ("cloudbr0", "bond0"),
-        ("cloudbr1", "bond1"),
-        ("cloudbr100", "bond0.100"),
+    assert [b.uplink for b in h.bridges] == [
+        Uplink("bond0", DeviceKind.BOND),
+        Uplink("bond1", DeviceKind.BOND),
+        Uplink("bond0.100", DeviceKind.VLAN),
     ]
+    assert [b.name for b in h.bridges] == ["cloudbr0", "cloudbr1", "cloudbr100"]
     (vlan,) = h.vlans
     assert (vlan.id, vlan.name, vlan.device, vlan.parent_bridge) == (
         100,

@@ -14,7 +14,7 @@ from pykickstart.constants import KS_SCRIPT_POST
 from pykickstart.parser import KickstartParser
 from pykickstart.version import RHEL7, makeVersion
 
-from cloudbr import pipeline
+from cloudbr import pipeline, platforms
 from cloudbr.carriers import kickstart
 from cloudbr.carriers.embed import units_to_enable
 from cloudbr.files import File, FileMap
@@ -280,7 +280,7 @@ def test_linux_bridge_packages_services_and_boot_args() -> None:
     assert h.services.disabled == ["NetworkManager"]
     assert h.services.enabled == ["network"]
     assert h.bootloader.appendLine == "net.ifnames=0 biosdevname=0"
-    assert h.method.url == kickstart.CENTOS7_MIRROR
+    assert h.method.url == platforms.get(Distro.CENTOS7).installer.mirror
     assert [r.name for r in h.repo.repoList] == ["updates"]
 
 
@@ -294,7 +294,7 @@ def test_ovs_packages_repos_and_services() -> None:
     assert h.services.enabled == ["network", "openvswitch"]
     default = parsed(kickstart_text(host_named("kvm-c7-ovs")))
     default_repos = {r.name: r.baseurl for r in default.repo.repoList}
-    assert default_repos["openvswitch"] == kickstart.CENTOS7_OVS_REPO
+    assert default_repos["openvswitch"] == platforms.get(Distro.CENTOS7).installer.ovs_repo
 
 
 def test_custom_mirror_agent_disk_and_predictable_names() -> None:

@@ -106,7 +106,7 @@ def test_netplan_generate_builds_the_topology(name: str, tmp_path: Path) -> None
         if bridge.mtu:
             assert values(net, "Link", "MTUBytes") == [str(bridge.mtu)]
         if bridge.uplink:
-            uplink = units[f"{bridge.uplink}.network"]
+            uplink = units[f"{bridge.uplink.name}.network"]
             assert values(uplink, "Network", "Bridge") == [bridge.name]
     for vlan in host.vlans:
         dev = units[f"{vlan.name}.netdev"]
@@ -192,7 +192,7 @@ def test_network_config_is_accepted_by_cloud_init(name: str, tmp_path: Path) -> 
 
 
 def test_cloud_init_settings_are_valid_cloud_config(tmp_path: Path) -> None:
-    f = debian_extras.render(HOSTS["ubuntu1804-bridge"])[debian_extras.CLOUD_CFG]
+    f = debian_extras.render_cloud_cfg(HOSTS["ubuntu1804-bridge"])[debian_extras.CLOUD_CFG]
     doc = yaml.safe_load(f.content)
     assert doc == {"network": {"config": "disabled"}, "preserve_hostname": True}
     path = tmp_path / "cfg"

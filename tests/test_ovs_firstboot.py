@@ -25,7 +25,7 @@ import pytest
 from cloudbr import render
 from cloudbr.inventory import load_inventory
 from cloudbr.model import Backend, Family, Host
-from cloudbr.platform_versions import ovs_bond_options
+from cloudbr.platforms import ovs_bond_options, platform
 from cloudbr.render import ovs_firstboot
 from tests.conftest import EXAMPLES
 from tests.support.ovsdb import OvsDb, ovsdb_server
@@ -263,13 +263,13 @@ def assert_converged(sb: Sandbox, host: Host) -> None:
         assert db.vsctl("br-to-parent", br.name) == br.name
         if br.uplink is None:
             continue
-        assert br.uplink in db.ports(br.name)
-        if br.uplink in {b.name for b in host.bonds}:
-            bond = host.bond(br.uplink)
+        assert br.uplink.name in db.ports(br.name)
+        if br.uplink.is_bond:
+            bond = host.bond(br.uplink.name)
             assert db.ifaces(bond.name) == set(bond.members)
             for key, value in ovs_bond_options(host, bond):
                 assert db.get("Port", bond.name, key) == value, key
-        assert db.get("Port", br.uplink, "external_ids:cloudbr-owner") == host.hostname
+        assert db.get("Port", br.uplink.name, "external_ids:cloudbr-owner") == host.hostname
     st = sb.state()
     want = sorted([b.name, str(a)] for b in host.bridges for a in b.addresses)
     assert sorted(st["addrs"]) == want
@@ -315,7 +315,9 @@ def test_unit_orders_after_ovs_and_before_network_online_and_agent(host: Host) -
     text = ovs_firstboot.render(host)[ovs_firstboot.UNIT_PATH].content.decode()
     d = unit_directives(text)
     ovs = (
-        "openvswitch.service" if host.distro.family is Family.RHEL else "openvswitch-switch.service"
+        "openvswitch.service"
+        if platform(host).family is Family.RHEL
+        else "openvswitch-switch.service"
     )
     other = "openvswitch-switch.service" if ovs == "openvswitch.service" else "openvswitch.service"
     assert ovs in d["After"]
@@ -333,7 +335,7 @@ def systemd_verify(root: Path, unit_text: str, host: Host) -> subprocess.Complet
     """`systemd-analyze verify` in a root holding Debian's system units, a stand-in for the OVS
     service the unit requires, the script and the unit."""
     shutil.copytree("/usr/lib/systemd/system", root / "usr/lib/systemd/system", symlinks=True)
-    stub = root / "etc/systemd/system" / ovs_firstboot.ovs_service(host)
+    stub = root / "etc/systemd/system" / platform(host).ovs_service
     stub.parent.mkdir(parents=True, exist_ok=True)
     stub.write_text("[Service]\nType=oneshot\nExecStart=/bin/true\n")
     for path, f in ovs_firstboot.render(host).items():

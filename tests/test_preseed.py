@@ -23,6 +23,7 @@ from cloudbr.carriers import embed, preseed
 from cloudbr.files import FileMap
 from cloudbr.inventory import parse_inventory
 from cloudbr.model import Backend, Distro, Host
+from cloudbr.platforms import platform
 from cloudbr.render import debian_extras, ovs_firstboot
 from tests.support.debian_installer import Installed, run_installer
 from tests.test_eni import HOSTS
@@ -59,7 +60,7 @@ def meant(host: Host) -> dict[str, str]:
         "mirror/protocol": m.protocol,
         f"mirror/{m.protocol}/hostname": m.hostname,
         f"mirror/{m.protocol}/directory": m.directory,
-        "mirror/suite": preseed.RELEASES[host.distro].codename,
+        "mirror/suite": platform(host).installer.dialect,
         "pkgsel/include": " ".join(preseed.packages(host)),
         "passwd/root-password-crypted": host.access.root_password_hash or "!",
         "netcfg/get_hostname": host.hostname,

@@ -8,7 +8,8 @@ import textwrap
 import pytest
 
 from cloudbr.inventory import InventoryError, parse_inventory
-from cloudbr.model import Distro, PxeDhcpMode, PxeLoader
+from cloudbr.model import Distro
+from cloudbr.pxe_model import PxeDhcpMode, PxeLoader
 
 HEAD = """\
 site:

@@ -25,11 +25,12 @@ import yaml
 
 from cloudbr import render
 from cloudbr.carriers import cloudinit, seed_iso
-from cloudbr.files import File, FileMap
+from cloudbr.files import File, FileMap, Role
 from cloudbr.inventory import load_inventory
 from cloudbr.iso import EPOCH, IsoError, build_iso
 from cloudbr.model import Backend, Family, Host
 from cloudbr.pipeline import render_host
+from cloudbr.platforms import platform
 from cloudbr.render import common, netplan, ovs_firstboot
 from tests.conftest import EXAMPLES
 from tests.support import cloud_init
@@ -40,6 +41,7 @@ HOSTS: list[Host] = [h for inv in INVENTORIES for h in load_inventory(inv).hosts
 # IPv6 with a default route, MTUs, 802.3ad: the topology away from the reference one.
 HOSTS += [variant(), variant(distro="centos7")]
 # Paths where a file defines interfaces, for every distro we render.
+CLOUD_CFG_D = "/etc/cloud/cloud.cfg.d/"
 NETWORK_DEFINITION_PREFIXES = (
     "/etc/netplan/",
     "/etc/network/interfaces",
@@ -68,7 +70,7 @@ def system_cfg(files: dict[str, bytes]) -> dict[str, Any]:
     """What cloud-init would merge from these cloud.cfg.d files (later names win)."""
     merged: dict[str, Any] = {}
     for path in sorted(files):
-        if path.startswith(cloudinit.CLOUD_CFG_D):
+        if path.startswith(CLOUD_CFG_D):
             merged.update(yaml.safe_load(files[path]) or {})
     return merged
 
@@ -334,7 +336,7 @@ def check_rendered(host: Host, rendered: dict[str, Any], version: str) -> None:
     default routes (IPv4 and IPv6)."""
     assert "error" not in rendered, (version, rendered)
     files: dict[str, str] = rendered["files"]
-    if host.distro.family is Family.RHEL:
+    if platform(host).family is Family.RHEL:
         scripts = "/etc/sysconfig/network-scripts/"
         for bridge in host.bridges:
             ifcfg = files[f"{scripts}ifcfg-{bridge.name}"]
@@ -441,7 +443,7 @@ def test_the_excluded_snippet_would_have_taken_the_network_from_cloud_init(
         snippets = {
             p: f.content
             for p, f in tree.items()
-            if p.startswith(cloudinit.CLOUD_CFG_D) and "network" in system_cfg({p: f.content})
+            if p.startswith(CLOUD_CFG_D) and "network" in system_cfg({p: f.content})
         }
         if host.backend is Backend.LINUXBRIDGE and snippets:
             write_root = tmp_path / host.hostname
@@ -568,24 +570,32 @@ def test_awkward_content_survives_cloud_init_write_files(tmp_path: Path) -> None
 def test_linux_bridge_seeds_leave_out_network_snippets() -> None:
     host = next(h for h in HOSTS if h.backend is Backend.LINUXBRIDGE)
     tree = {
-        "/etc/cloud/cloud.cfg.d/99-x.cfg": File.text("network: {config: disabled}", renderer="x"),
-        "/etc/cloud/cloud.cfg.d/98-y.cfg": File.text("preserve_hostname: true", renderer="x"),
-        "/etc/network/interfaces": File.text("auto lo", renderer="eni"),
+        "/etc/cloud/cloud.cfg.d/99-x.cfg": File.text(
+            "network: {config: disabled}", renderer="x", role=Role.NETWORK_OWNERSHIP
+        ),
+        "/etc/cloud/cloud.cfg.d/98-y.cfg": File.text(
+            "preserve_hostname: true", renderer="x", role=Role.HOST
+        ),
+        "/etc/network/interfaces": File.text("auto lo", renderer="eni", role=Role.NETWORK),
     }
     assert cloudinit.carried_paths(host, tree) == ["/etc/cloud/cloud.cfg.d/98-y.cfg"]
     ovs = dataclasses.replace(host, backend=Backend.OVS)
     assert cloudinit.carried_paths(ovs, tree) == sorted(tree)
 
 
-def test_network_renderer_names_match_the_renderers() -> None:
-    """NETWORK_RENDERERS names exactly the renderers that write interface definitions."""
-    makers = {
-        f.renderer
-        for h in HOSTS
-        for p, f in render.rootfs(h).items()
-        if p.startswith(NETWORK_DEFINITION_PREFIXES)
-    }
-    assert makers == cloudinit.NETWORK_RENDERERS
+def test_interface_definitions_and_only_they_are_network_files() -> None:
+    """Every file that defines interfaces says so by its role (what the seed leaves out where
+    cloud-init renders the network), and every Role.NETWORK file is one, or a resolver
+    setting that goes with one."""
+    seen = set()
+    for h in HOSTS:
+        for p, f in render.rootfs(h).items():
+            if p.startswith(NETWORK_DEFINITION_PREFIXES):
+                assert f.role is Role.NETWORK, p
+                seen.add(p.split("/")[2])
+            elif f.role is Role.NETWORK:
+                assert p.startswith(("/etc/sysconfig/network", "/etc/systemd/resolved.conf.d/")), p
+    assert seen == {"netplan", "network", "sysconfig"}
 
 
 def test_seed_documents_are_deterministic_yaml() -> None:

@@ -1,6 +1,7 @@
-"""`cloudbr check | render | schema | image | verify | diff | zone | diagram`: exit 0 ok,
-1 invalid input (verify: drift, diff: changes), 2 usage (verify: unreadable state), 3 internal
-or environment error (OUT unwritable, disk full, a bug: one line, traceback saved to a file)."""
+"""`cloudbr check | render | schema | platforms | image | verify | diff | zone | diagram`:
+exit 0 ok, 1 invalid input (verify: drift, diff: changes), 2 usage (verify: unreadable state),
+3 internal or environment error (OUT unwritable, disk full, a bug: one line, traceback saved
+to a file)."""
 
 from __future__ import annotations
 
@@ -14,16 +15,17 @@ import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from cloudbr import __version__, daytwo, platform_versions, progress
+from cloudbr import __version__, daytwo, platform_report, platforms, progress
 from cloudbr.inventory import InventoryError, json_schema, load_inventory
-from cloudbr.model import SUPPORTED_DISTROS, Backend, Host, Inventory
+from cloudbr.model import Backend, Host, Inventory
 from cloudbr.parallel import Stager, default_jobs
 from cloudbr.pipeline import render_host, site_names, site_trees
 from cloudbr.templates import image_root
 from cloudbr.writer import OutputError, stage_host, write_staged
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
-SUPPORTED_DISTROS_SORTED = sorted(SUPPORTED_DISTROS)
+# Platforms that `cloudbr image` builds: rendered, with a DIB build.
+IMAGE_DISTROS = sorted(p.id.value for p in platforms.rendered() if p.image is not None)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -52,8 +54,10 @@ def _parser() -> argparse.ArgumentParser:
         help="remove host directories of OUT whose host is no longer in the inventory",
     )
     sub.add_parser("schema", help="print the inventory JSON Schema")
+    pl = sub.add_parser("platforms", help="list the platforms (distros) and how each is rendered")
+    pl.add_argument("--json", action="store_true", help="a list of objects, each with an id")
     i = sub.add_parser("image", help="bake a KVM host image with diskimage-builder")
-    i.add_argument("distro", choices=[d.value for d in SUPPORTED_DISTROS_SORTED])
+    i.add_argument("distro", choices=IMAGE_DISTROS)
     i.add_argument("backend", choices=[b.value for b in Backend])
     i.add_argument(
         "--layout",
@@ -80,7 +84,7 @@ def _summary(host: Host) -> dict[str, object]:
 
 def _check(inv: Inventory, as_json: bool) -> int:
     for h in inv.hosts:
-        for warning in platform_versions.warnings(h):
+        for warning in platforms.warnings(h):
             print(f"cloudbr: warning: {warning}", file=sys.stderr)
     if as_json:
         print(json.dumps([_summary(h) for h in inv.hosts], indent=2))
@@ -151,6 +155,12 @@ def _command(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.command == "image":
         return _image(args)
+    if args.command == "platforms":
+        if args.json:
+            print(json.dumps(platform_report.platforms_json(), indent=2))
+        else:
+            print(platform_report.table())
+        return EXIT_OK
     inv = load_inventory(args.inventory)
     if args.command == "check":
         return _check(inv, args.json)

@@ -69,7 +69,7 @@ def dot(host: Host) -> str:
                 f"  {_q(parent)} -> {_q(br.name)} [label={_q(f'fake bridge, VLAN {br.vlan.id}')}];"
             )
         elif br.uplink:
-            out.append(f"  {_q(br.uplink)} -> {_q(br.name)};")
+            out.append(f"  {_q(br.uplink.name)} -> {_q(br.name)};")
     if not ovs:
         for vlan in host.vlans:
             out.append(_node(vlan.name, [f"VLAN {vlan.id}", _mtu(vlan.mtu)], shape="cds"))

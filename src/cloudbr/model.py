@@ -11,6 +11,10 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cloudbr.pxe_model import PxeSite
 
 IPInterface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -22,6 +26,8 @@ LEGACY_NIC_PATTERN = re.compile(r"eth[0-9]+")  # whole value: use fullmatch
 
 
 class Family(StrEnum):
+    """A distro's family (cloudbr.platforms says which; nothing else branches on it)."""
+
     RHEL = "rhel"
     DEBIAN = "debian"
 
@@ -35,23 +41,6 @@ class Distro(StrEnum):
     UBUNTU2204 = "ubuntu2204"
     UBUNTU2404 = "ubuntu2404"
     DEBIAN12 = "debian12"
-
-    @property
-    def family(self) -> Family:
-        if self in (Distro.CENTOS7, Distro.EL8, Distro.EL9):
-            return Family.RHEL
-        return Family.DEBIAN
-
-    @property
-    def is_ubuntu(self) -> bool:
-        return self.value.startswith("ubuntu")
-
-
-# Distros that have renderers today; the others are accepted by the schema so that adding
-# them later needs no redesign, but `check` reports them as not yet supported.
-SUPPORTED_DISTROS: frozenset[Distro] = frozenset(
-    {Distro.CENTOS7, Distro.UBUNTU1804, Distro.DEBIAN12}
-)
 
 
 class Backend(StrEnum):
@@ -98,6 +87,32 @@ class XmitHashPolicy(StrEnum):
     LAYER3_4 = "layer3+4"
     ENCAP2_3 = "encap2+3"
     ENCAP3_4 = "encap3+4"
+
+
+class DeviceKind(StrEnum):
+    """What an interface name of a host's topology stands for (the value names it in messages)."""
+
+    NIC = "NIC"
+    BOND = "bond"
+    VLAN = "VLAN device"
+    BRIDGE = "bridge"
+
+
+@dataclass(frozen=True)
+class Uplink:
+    """A bridge's uplink: one of the host's NICs or bonds, or (linux bridge) the VLAN device
+    of a VLAN bridge."""
+
+    name: str
+    kind: DeviceKind
+
+    def __post_init__(self) -> None:
+        if self.kind is DeviceKind.BRIDGE:
+            raise ValueError(f"uplink {self.name!r}: a bridge is no uplink")
+
+    @property
+    def is_bond(self) -> bool:
+        return self.kind is DeviceKind.BOND
 
 
 @dataclass(frozen=True)
@@ -184,7 +199,7 @@ class Vlan:
 @dataclass(frozen=True)
 class Bridge:
     name: str
-    uplink: str | None  # a bond, a NIC or a VLAN device name
+    uplink: Uplink | None
     addresses: tuple[IPInterface, ...] = ()
     gateway4: ipaddress.IPv4Address | None = None
     gateway6: ipaddress.IPv6Address | None = None
@@ -193,6 +208,10 @@ class Bridge:
     stp: bool = False
     forward_delay: int = 0
     vlan: Vlan | None = None  # set when this bridge carries a VLAN (OVS: a fake bridge)
+
+    @property
+    def uplink_name(self) -> str | None:
+        return self.uplink.name if self.uplink else None
 
     @property
     def ipv4(self) -> tuple[ipaddress.IPv4Interface, ...]:
@@ -267,6 +286,12 @@ class Host:
         """True when NICs are named ethN, which needs net.ifnames=0 biosdevname=0."""
         return any(LEGACY_NIC_PATTERN.fullmatch(n.name) for n in self.nics)
 
+    @property
+    def kernel_args(self) -> tuple[str, ...]:
+        """The installed system's (and installer's) extra kernel arguments: ethN names need
+        `net.ifnames=0 biosdevname=0`, or eth0 comes up as ens3 and nothing matches it."""
+        return ("net.ifnames=0", "biosdevname=0") if self.legacy_nic_names else ()
+
     def bridge(self, name: str) -> Bridge:
         for b in self.bridges:
             if b.name == name:
@@ -320,55 +345,10 @@ class Host:
 
     def bridge_of(self, device: str) -> Bridge | None:
         """The bridge whose uplink is `device` (a bond, NIC or VLAN device)."""
-        return next((b for b in self.bridges if b.uplink == device), None)
+        return next((b for b in self.bridges if b.uplink_name == device), None)
 
     def vlans_on(self, device: str) -> tuple[Vlan, ...]:
         return tuple(v for v in self.vlans if v.device == device)
-
-
-class PxeDhcpMode(StrEnum):
-    DHCP = "dhcp"  # dnsmasq is the provisioning network's DHCP server
-    PROXY = "proxy"  # beside an existing DHCP server: boot information only
-
-
-class PxeLoader(StrEnum):
-    IPXE = "ipxe"  # firmware PXE -> iPXE -> per-MAC iPXE script
-    NATIVE = "native"  # firmware PXE -> pxelinux (BIOS) / GRUB (UEFI) per-MAC files
-
-
-@dataclass(frozen=True)
-class InstallerFiles:
-    kernel: str  # relative to the TFTP root; also served over HTTP
-    initrd: str
-
-
-@dataclass(frozen=True)
-class PxeHost:
-    hostname: str
-    mac: str  # the install NIC's
-    nic: str
-    address: ipaddress.IPv4Interface  # install address = the management address
-
-
-@dataclass(frozen=True)
-class PxeSite:
-    """The boot server (site.pxe): what dnsmasq, nginx and the boot entries are made of."""
-
-    server: ipaddress.IPv4Interface
-    http_url: str  # no trailing slash
-    document_root: str  # OUT on the boot server
-    tftp_root: str
-    dhcp_mode: PxeDhcpMode
-    dhcp_range: tuple[ipaddress.IPv4Address, ipaddress.IPv4Address] | None
-    lease_time: str
-    loader: PxeLoader
-    installers: tuple[tuple[Distro, InstallerFiles], ...]
-    console: str | None  # e.g. ttyS0,115200: the installer's serial console
-    path_secret: bytes | None
-    hosts: tuple[PxeHost, ...]
-
-    def installer(self, distro: Distro) -> InstallerFiles:
-        return dict(self.installers)[distro]
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from cloudbr import render
 from cloudbr.carriers import carriers_for, pxe, pxe_servers
-from cloudbr.files import File, FileMap, merge
+from cloudbr.files import File, FileMap, Role, merge
 from cloudbr.model import Host, Inventory
 
 ROOTFS = "rootfs"
@@ -32,7 +32,9 @@ def manifest(host: Host, tree: FileMap, artifacts: FileMap) -> File:
         "files": [_entry(p, tree[p]) for p in sorted(tree)],
         "artifacts": [_entry(p, artifacts[p]) for p in sorted(artifacts)],
     }
-    return File.text(json.dumps(doc, indent=2, sort_keys=True), renderer="manifest")
+    return File.text(
+        json.dumps(doc, indent=2, sort_keys=True), renderer="manifest", role=Role.ARTIFACT
+    )
 
 
 def render_host(host: Host) -> FileMap:
@@ -57,6 +59,6 @@ def site_trees(inv: Inventory) -> Iterator[tuple[str, FileMap]]:
     if files:
         doc = {"site": pxe.DIR, "files": [_entry(p, files[p]) for p in sorted(files)]}
         files["manifest.json"] = File.text(
-            json.dumps(doc, indent=2, sort_keys=True), renderer="manifest"
+            json.dumps(doc, indent=2, sort_keys=True), renderer="manifest", role=Role.ARTIFACT
         )
         yield pxe.DIR, files

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from cloudbr.carriers.embed import units_to_enable
-from cloudbr.files import File
 from cloudbr.inventory import load_inventory
 from cloudbr.model import Backend, Host, Inventory
 from cloudbr.pipeline import render_host
+from cloudbr.render import rootfs as render_rootfs
 from cloudbr.writer import write_tree
 
 from .dib_image import DibImage
@@ -39,14 +39,10 @@ def render(out: Path) -> Inventory:
     return inv
 
 
-def enable_units(rootfs: Path) -> None:
-    """What every carrier does after laying the tree down: `systemctl enable` its units."""
-    tree = {
-        "/" + str(p.relative_to(rootfs)): File(p.read_bytes())
-        for p in (rootfs / "etc/systemd/system").glob("*")
-        if p.is_file()
-    }
-    for unit in units_to_enable(tree):
+def enable_units(rootfs: Path, host: Host) -> None:
+    """What every carrier does after laying the tree down: `systemctl enable` the units of
+    the host's tree (its Role.UNIT files)."""
+    for unit in units_to_enable(render_rootfs(host)):
         link = rootfs / WANTS / unit
         link.parent.mkdir(parents=True, exist_ok=True)
         if not link.is_symlink():
@@ -77,7 +73,7 @@ def expect_for(host: Host, peers: list[Host]) -> dict[str, Any]:
             }
             for b in host.bonds
         }
-        expect["bridges"] = {b.name: {"ports": [b.uplink]} for b in host.bridges if b.uplink}
+        expect["bridges"] = {b.name: {"ports": [b.uplink.name]} for b in host.bridges if b.uplink}
         expect["vlans"] = {v.name: {"id": v.id, "link": v.device} for v in host.vlans}
     else:
         expect["ovs_bridges"] = [b.name for b in host.bridges]
@@ -126,7 +122,7 @@ def _case(
         shutil.copytree(out / host.hostname / "rootfs", rootfs, symlinks=True)
         for rel in drop:
             (rootfs / rel).unlink()
-        enable_units(rootfs)
+        enable_units(rootfs, host)
         case.rootfs = rootfs
     if failover and peers:
         case.failover = failover_spec(host, peers[0])

@@ -5,7 +5,8 @@ Who owns the network is decided here, once, per backend:
   /etc/netplan/90-cloudbr.yaml carries, but unwrapped and with the IPv6 default route as
   `gateway6`, so that cloud-init 19.4 (CentOS 7.9) reads and renders it), and write_files
   leaves out the files that would fight cloud-init's rendering: our own interface
-  definitions (netplan, eni, ifcfg) and any cloud.cfg.d snippet that sets `network:`.
+  definitions (Role.NETWORK: netplan, eni, ifcfg) and the cloud.cfg.d snippet that sets
+  `network:` (Role.NETWORK_OWNERSHIP).
   Such a snippet would be harmless on the first boot (init-local applies the seed's
   network-config before write_files runs) but, being system config, it outranks the
   datasource on every later boot, so a re-seeded host (new instance-id) would silently keep
@@ -25,15 +26,15 @@ from typing import Any
 
 import yaml
 
-from cloudbr.files import File, FileMap
+from cloudbr.carriers.embed import units_to_enable
+from cloudbr.files import File, FileMap, Role
 from cloudbr.model import Backend, Host
-from cloudbr.render import common, eni, ifcfg, netplan, ovs_firstboot
+from cloudbr.render import netplan
 
 USER_DATA_HEADER = "#cloud-config\n"
 
-# Renderers whose files define interfaces; cloud-init writes its own on linux-bridge hosts.
-NETWORK_RENDERERS = frozenset({netplan.NAME, eni.NAME, ifcfg.NAME})
-CLOUD_CFG_D = "/etc/cloud/cloud.cfg.d/"
+# Roles of the files that would fight cloud-init where it renders the network itself.
+NETWORK_ROLES = frozenset({Role.NETWORK, Role.NETWORK_OWNERSHIP})
 
 # Larger text goes base64 too: one opaque line instead of a block YAML must re-indent.
 INLINE_LIMIT = 64 * 1024
@@ -95,29 +96,14 @@ def write_file_entry(path: str, f: File) -> dict[str, Any]:
     return entry
 
 
-def _sets_network(f: File) -> bool:
-    try:
-        doc = yaml.load(f.content, Loader=yaml.CSafeLoader)
-    except yaml.YAMLError:
-        return False
-    return isinstance(doc, dict) and "network" in doc
-
-
 def carried_paths(host: Host, tree: FileMap) -> list[str]:
     """The tree's files that user-data writes, sorted."""
-    out = []
-    for path in sorted(tree):
-        f = tree[path]
-        # The image element lays the blacklist down only once the CloudStack agent (whose
-        # installation needs the bridge module) is in the image; the seed cannot know that.
-        if path == common.BRIDGE_BLACKLIST:
-            continue
-        if cloud_init_owns_network(host) and (
-            f.renderer in NETWORK_RENDERERS or (path.startswith(CLOUD_CFG_D) and _sets_network(f))
-        ):
-            continue
-        out.append(path)
-    return out
+    # The image element lays the blacklist down only once the CloudStack agent (whose
+    # installation needs the bridge module) is in the image; the seed cannot know that.
+    skip = {Role.MODULE_BLACKLIST}
+    if cloud_init_owns_network(host):
+        skip |= NETWORK_ROLES
+    return sorted(path for path, f in tree.items() if f.role not in skip)
 
 
 def _users(host: Host) -> dict[str, Any]:
@@ -134,21 +120,23 @@ def _users(host: Host) -> dict[str, Any]:
     return {"disable_root": False, "users": [root]}
 
 
-def _runcmd(host: Host, carried: list[str]) -> dict[str, Any]:
+def _runcmd(carried: FileMap) -> dict[str, Any]:
     cmds: list[list[str]] = []
+    roles = {f.role for f in carried.values()}
     # write_files runs after systemd-modules-load and systemd-sysctl did at this first boot:
     # apply the host's module and sysctl files now (e.g. IPv6 off), not only from the next.
-    if any(p.startswith("/etc/modules-load.d/") for p in carried):
+    if Role.MODULES in roles:
         cmds.append(["systemctl", "restart", "systemd-modules-load.service"])
-    if any(p.startswith("/etc/sysctl.d/") for p in carried):
+    if Role.SYSCTL in roles:
         cmds.append(["systemctl", "restart", "systemd-sysctl.service"])
-    if host.backend is Backend.OVS:
+    units = units_to_enable(carried)
+    if units:
         cmds += [
             ["systemctl", "daemon-reload"],
-            # Blocking start: the unit orders itself before network-online.target, which
-            # cloud-final.service (where runcmd runs) already waited for, so this cannot
+            # Blocking start: the OVS first boot orders itself before network-online.target,
+            # which cloud-final.service (where runcmd runs) already waited for, so this cannot
             # deadlock; and a failed first boot then shows in `cloud-init status`.
-            ["systemctl", "enable", "--now", ovs_firstboot.UNIT],
+            ["systemctl", "enable", "--now", *units],
         ]
     return {"runcmd": cmds} if cmds else {}
 
@@ -164,9 +152,9 @@ def user_data(host: Host, tree: FileMap) -> dict[str, Any]:
         "manage_etc_hosts": False,
     }
     doc.update(_users(host))
-    carried = carried_paths(host, tree)
-    doc["write_files"] = [write_file_entry(p, tree[p]) for p in carried]
-    doc.update(_runcmd(host, list(carried)))
+    carried = {p: tree[p] for p in carried_paths(host, tree)}
+    doc["write_files"] = [write_file_entry(p, f) for p, f in carried.items()]
+    doc.update(_runcmd(carried))
     return doc
 
 

@@ -22,7 +22,7 @@ import base64
 import shlex
 from collections.abc import Mapping
 
-from cloudbr.files import SECRET, File, FileMap
+from cloudbr.files import SECRET, File, FileMap, Role
 
 # Base64 line length: short lines keep installer logs and diffs readable.
 B64_WIDTH = 76
@@ -106,15 +106,16 @@ UNIT_DIR = "/etc/systemd/system/"
 
 
 def units_to_enable(tree: FileMap) -> list[str]:
-    """Units the tree ships with an [Install] section. A FileMap cannot hold the symlinks that
+    """The tree's units to enable (Role.UNIT). A FileMap cannot hold the symlinks that
     `systemctl enable` makes, so every carrier enables these itself."""
-    return sorted(
-        path[len(UNIT_DIR) :]
-        for path, f in tree.items()
-        if path.startswith(UNIT_DIR)
-        and "/" not in path[len(UNIT_DIR) :]
-        and b"\n[Install]\n" in b"\n" + f.content
-    )
+    out = []
+    for path, f in tree.items():
+        if f.role is not Role.UNIT:
+            continue
+        if not path.startswith(UNIT_DIR) or "/" in path[len(UNIT_DIR) :]:
+            raise ValueError(f"{path}: a unit to enable must be in {UNIT_DIR}")
+        out.append(path[len(UNIT_DIR) :])
+    return sorted(out)
 
 
 AUTHORIZED_KEYS = "/root/.ssh/authorized_keys"
@@ -126,5 +127,7 @@ def with_root_keys(tree: FileMap, keys: tuple[str, ...], renderer: str) -> FileM
     (RHEL 7 kickstart has no `sshkey`; debian-installer has none either)."""
     files = dict(tree)
     if keys:
-        files[AUTHORIZED_KEYS] = File.text("\n".join(keys), mode=SECRET, renderer=renderer)
+        files[AUTHORIZED_KEYS] = File.text(
+            "\n".join(keys), mode=SECRET, renderer=renderer, role=Role.ACCESS
+        )
     return files

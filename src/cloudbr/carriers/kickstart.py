@@ -1,10 +1,11 @@
-"""A complete CentOS 7 kickstart that installs the host and lays its rootfs tree down in %post.
+"""A complete kickstart that installs the host and lays its rootfs tree down in %post.
 
 Decisions (see kickstart/kickstart.cfg.j2 for the document itself):
-- Install source: `host.installer.mirror`, else the CentOS 7.9 vault (CentOS 7 is EOL; the
-  old mirror network is gone) plus its updates repository. Open vSwitch is not in CentOS 7's
-  own repositories: `installer.ovs_repo`, else the CentOS Cloud SIG (RDO Train) repository,
-  whose `openvswitch` ships OVS's ifup-ovs for the `network` service.
+- Install source: `host.installer.mirror`, else the platform's mirror plus its default
+  repositories (CentOS 7: the 7.9 vault and its updates). Open vSwitch:
+  `installer.ovs_repo`, else the platform's OVS repository (CentOS 7: the Cloud SIG's RDO
+  Train, whose `openvswitch` ships OVS's ifup-ovs for the `network` service). Packages and
+  the services to enable and disable are the platform's.
 - The CloudStack agent is installed when `installer.install_agent` is set (which requires
   `agent_repo`); `agent_repo` alone only adds the repository.
 - Root: `rootpw --iscrypted` with the inventory's SHA-512 hash; without one, root's password
@@ -22,21 +23,18 @@ Decisions (see kickstart/kickstart.cfg.j2 for the document itself):
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
 
 from cloudbr import templates
 from cloudbr.carriers import embed
 from cloudbr.carriers.embed import install_script, units_to_enable
-from cloudbr.files import SECRET, File, FileMap
+from cloudbr.files import SECRET, File, FileMap, Role
 from cloudbr.model import Backend, Bridge, Host, Nic
+from cloudbr.platform_types import Repo
+from cloudbr.platforms import platform
 from cloudbr.render.ifcfg import SCRIPTS
 
 NAME = "kickstart"
 OUTPUT = "kickstart.cfg"
-
-CENTOS7_MIRROR = "https://vault.centos.org/7.9.2009/os/x86_64/"
-CENTOS7_UPDATES = "https://vault.centos.org/7.9.2009/updates/x86_64/"
-CENTOS7_OVS_REPO = "https://vault.centos.org/7.9.2009/cloud/x86_64/openstack-train/"
 
 # CloudStack KVM hosts: agent 1798, libvirt 16509/16514, VNC consoles, live migration.
 FIREWALL_PORTS = ("1798:tcp", "16509:tcp", "16514:tcp", "5900-6100:tcp", "49152-49216:tcp")
@@ -45,24 +43,19 @@ AUTHORIZED_KEYS = embed.AUTHORIZED_KEYS
 INSTALLER_IFCFG_BACKUP = "/root/cloudbr-installer-ifcfg"
 
 
-@dataclass(frozen=True)
-class Repo:
-    name: str
-    url: str
-
-
 def repos(host: Host) -> list[Repo]:
-    inst = host.installer
-    out = [] if inst.mirror else [Repo("updates", CENTOS7_UPDATES)]
-    if host.backend is Backend.OVS:
-        out.append(Repo("openvswitch", inst.ovs_repo or CENTOS7_OVS_REPO))
+    inst, default = host.installer, platform(host).installer
+    out = [] if inst.mirror else list(default.repos)
+    ovs_repo = inst.ovs_repo or default.ovs_repo
+    if host.backend is Backend.OVS and ovs_repo:
+        out.append(Repo("openvswitch", ovs_repo))
     if inst.agent_repo:
         out.append(Repo("cloudstack", inst.agent_repo))
     return out
 
 
 def packages(host: Host) -> list[str]:
-    out = ["openvswitch"] if host.backend is Backend.OVS else ["bridge-utils"]
+    out = list(platform(host).packages(host.backend))
     if host.installer.install_agent:
         out.append("cloudstack-agent")
     return out
@@ -70,7 +63,7 @@ def packages(host: Host) -> list[str]:
 
 def _install_nic(host: Host, bridge: Bridge) -> Nic | None:
     """The physical NIC that carries the management bridge's traffic."""
-    device = bridge.vlan.device if bridge.vlan else bridge.uplink
+    device = bridge.vlan.device if bridge.vlan else bridge.uplink_name
     if device is None:
         return None
     if any(b.name == device for b in host.bonds):
@@ -119,7 +112,10 @@ def _finish_script(tree: FileMap) -> str:
     """Shell run after the files are in place: set aside the installer's stale ifcfg files and
     restore SELinux labels."""
     prefix = f"{SCRIPTS}/"
-    keep = sorted({"ifcfg-lo"} | {p[len(prefix) :] for p in tree if p.startswith(prefix)})
+    ours = {
+        p[len(prefix) :] for p, f in tree.items() if f.role is Role.NETWORK and p.startswith(prefix)
+    }
+    keep = sorted({"ifcfg-lo"} | ours)
     return f"""\
 # Move aside the installer's own ifcfg files (e.g. for its install-time device names):
 # only the host's files and initscripts' ifcfg-lo may come up at boot.
@@ -150,19 +146,20 @@ def post_script(host: Host, tree: FileMap) -> str:
 
 
 def render(host: Host, tree: FileMap) -> FileMap:
+    p = platform(host)
     text = templates.render(
         "kickstart/kickstart.cfg.j2",
         host=host,
-        mirror=host.installer.mirror or CENTOS7_MIRROR,
+        platform=p,
+        mirror=host.installer.mirror or p.installer.mirror,
         repos=repos(host),
         network_line=network_line(host),
         firewall_ports=",".join(FIREWALL_PORTS),
-        boot_append="net.ifnames=0 biosdevname=0" if host.legacy_nic_names else "",
-        enabled_services=",".join(
-            ["network", "openvswitch"] if host.backend is Backend.OVS else ["network"]
-        ),
+        boot_append=" ".join(host.kernel_args),
+        enabled_services=",".join(p.enable(host.backend)),
+        disabled_services=",".join(p.disable(host.backend)),
         packages=packages(host),
         post_script=post_script(host, tree),
     )
     # 0600: the document carries the root password hash.
-    return {OUTPUT: File.text(text, mode=SECRET, renderer=NAME)}
+    return {OUTPUT: File.text(text, mode=SECRET, renderer=NAME, role=Role.ARTIFACT)}

@@ -1,4 +1,5 @@
-"""debian-installer preseed (Ubuntu 18.04, Debian 12): an unattended install that ends with
+"""debian-installer preseed (platforms whose installer is InstallerCarrier.PRESEED: Ubuntu
+18.04, Debian 12): an unattended install that ends with
 the host's tree laid down exactly, by a late_command that fetches nothing.
 
 d-i cannot build bonds or bridges, so the install runs on one NIC with the host's static
@@ -37,9 +38,9 @@ from urllib.parse import urlsplit
 
 from cloudbr import templates
 from cloudbr.carriers import embed
-from cloudbr.files import SECRET, File, FileMap
-from cloudbr.model import Backend, Distro, Host
-from cloudbr.render import debian_extras
+from cloudbr.files import SECRET, File, FileMap, Role
+from cloudbr.model import Host
+from cloudbr.platforms import platform
 
 NAME = "preseed"
 PRESEED = "preseed.cfg"
@@ -56,18 +57,6 @@ ARG_LIMIT = 128 * 1024
 
 
 @dataclass(frozen=True)
-class Release:
-    codename: str
-    mirror: str
-
-
-RELEASES: dict[Distro, Release] = {
-    Distro.UBUNTU1804: Release("bionic", "http://archive.ubuntu.com/ubuntu"),
-    Distro.DEBIAN12: Release("bookworm", "http://deb.debian.org/debian"),
-}
-
-
-@dataclass(frozen=True)
 class Mirror:
     protocol: str
     hostname: str  # host[:port]
@@ -75,7 +64,7 @@ class Mirror:
 
 
 def mirror(host: Host) -> Mirror:
-    url = host.installer.mirror or RELEASES[host.distro].mirror
+    url = host.installer.mirror or platform(host).installer.mirror
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https", "ftp") or not parts.netloc:
         raise ValueError(f"installer.mirror {url!r}: debian-installer needs an http(s) or ftp URL")
@@ -85,7 +74,7 @@ def mirror(host: Host) -> Mirror:
 def install_nic(host: Host) -> str | None:
     """The NIC d-i configures: the management bridge's uplink, or a member of its bond."""
     bridge = host.primary_bridge
-    device = bridge.vlan.device if bridge.vlan else bridge.uplink
+    device = bridge.vlan.device if bridge.vlan else bridge.uplink_name
     if device is None:
         return None
     bond = next((b for b in host.bonds if b.name == device), None)
@@ -155,27 +144,11 @@ def boot_parameters(host: Host) -> list[str]:
 
 
 def packages(host: Host) -> list[str]:
-    pkgs = ["openssh-server"]
-    if host.backend is Backend.OVS:
-        pkgs += ["ifupdown", "openvswitch-switch"]
-    elif host.distro is Distro.UBUNTU1804:
-        # networkd builds the bonds and bridges from netplan; brctl is for the operator.
-        # netplan.io from bionic-updates (0.99+): the release pocket's 0.36.1 has no
-        # `link-local` (0.39) and refuses the whole file.
-        pkgs += ["bridge-utils", "netplan.io"]
-    else:
-        pkgs += ["ifupdown", "ifenslave", "bridge-utils"]
-    if host.distro is Distro.DEBIAN12:
-        # Debian's ifupdown hands dns-nameservers/dns-search to resolvconf only.
-        pkgs.append("resolvconf")
-    return pkgs
+    return list(platform(host).packages(host.backend))
 
 
 def purged_packages(host: Host) -> list[str]:
-    if host.distro is Distro.UBUNTU1804 and host.backend is Backend.OVS:
-        # bionic's nplan is a transitional package depending on netplan.io: purged with it.
-        return ["netplan.io"]
-    return []
+    return list(platform(host).purge(host.backend))
 
 
 def carried_files(host: Host, tree: FileMap) -> FileMap:
@@ -216,8 +189,9 @@ def late_script(host: Host, tree: FileMap) -> str:
         parts.append(
             "cloudbr_in_target systemctl enable " + " ".join(map(shlex.quote, units)) + "\n"
         )
-    if debian_extras.GRUB_DROPIN in tree:
-        parts.append("# Kernel command line from " + debian_extras.GRUB_DROPIN + "\n")
+    for path in sorted(p for p, f in tree.items() if f.role is Role.BOOT_ARGUMENTS):
+        parts.append("# Kernel command line from " + path + "\n")
+    if any(f.role is Role.BOOT_ARGUMENTS for f in tree.values()):
         parts.append("cloudbr_in_target update-grub\n")
     return "".join(parts)
 
@@ -252,11 +226,11 @@ def document(host: Host, tree: FileMap) -> str:
     return templates.render(
         TEMPLATE,
         host=host,
-        release=RELEASES[host.distro],
+        suite=platform(host).installer.dialect,
         mirror=mirror(host),
         network=network_answers(host),
         packages=" ".join(packages(host)),
-        ubuntu=host.distro.is_ubuntu,
+        ubuntu=platform(host).installer.ubuntu_archive,
         no_netplan=bool(purged_packages(host)),
         late_command=late_command(late_script(host, tree)),
     )
@@ -264,4 +238,6 @@ def document(host: Host, tree: FileMap) -> str:
 
 def render(host: Host, tree: FileMap) -> FileMap:
     # Mode 0600: it may carry a password hash and, in the late script, keys.
-    return {PRESEED: File.text(document(host, tree), mode=SECRET, renderer=NAME)}
+    return {
+        PRESEED: File.text(document(host, tree), mode=SECRET, renderer=NAME, role=Role.ARTIFACT)
+    }

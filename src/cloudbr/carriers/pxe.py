@@ -23,8 +23,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from cloudbr.carriers import kickstart, preseed
-from cloudbr.files import HEADER, File, FileMap
-from cloudbr.model import Distro, Family, Host, Inventory, PxeHost, PxeSite
+from cloudbr.files import HEADER, File, FileMap, Role
+from cloudbr.model import Distro, Host, Inventory
+from cloudbr.platform_types import InstallerCarrier
+from cloudbr.platforms import platform
+from cloudbr.pxe_model import PxeHost, PxeSite
 
 NAME = "pxe"
 DIR = "pxe"  # OUT/pxe/: site-level, beside the OUT/<host>/ trees
@@ -72,14 +75,6 @@ def document_url(site: PxeSite, hostname: str, name: str) -> str:
     return f"{site.http_url}/{url_path(site, hostname)}/{name}"
 
 
-def documents(host: Host) -> tuple[tuple[str, str], ...]:
-    """(URL name, path under OUT/<host>/) of every document nginx serves for the host.
-    Ubuntu 20.04+ would serve (user-data, seed/user-data) and (meta-data, seed/meta-data)."""
-    if host.distro.family is Family.RHEL:
-        return ((kickstart.OUTPUT, kickstart.OUTPUT),)
-    return ((preseed.PRESEED, preseed.PRESEED),)
-
-
 def _debian_params(site: PxeSite, host: Host) -> list[str]:
     url = document_url(site, host.hostname, preseed.PRESEED)
     return ["auto=true", "priority=critical", f"url={url}", *preseed.boot_parameters(host)]
@@ -102,14 +97,23 @@ def _el_params(site: PxeSite, host: Host) -> list[str]:
 
 
 ParamBuilder = Callable[[PxeSite, Host], list[str]]
-# Per distro, so Ubuntu 20.04+ slot in with a builder of their own: ["autoinstall",
-# "ds=nocloud-net;s=" + the host's document directory URL + "/"] (';' then needs escaping for
-# GRUB and _SAFE_PARAM), with `documents` serving seed/user-data and seed/meta-data.
-PARAMS: dict[Distro, ParamBuilder] = {
-    Distro.CENTOS7: _el_params,
-    Distro.UBUNTU1804: _debian_params,
-    Distro.DEBIAN12: _debian_params,
+# Per installer: the boot-line builder and the (URL name, path under OUT/<host>/) of every
+# document nginx serves for the host. Autoinstall slots in with a builder of its own:
+# ["autoinstall", "ds=nocloud-net;s=" + the host's document directory URL + "/"] (';' then
+# needs escaping for GRUB and _SAFE_PARAM), serving seed/user-data and seed/meta-data.
+PARAMS: dict[InstallerCarrier, ParamBuilder] = {
+    InstallerCarrier.KICKSTART: _el_params,
+    InstallerCarrier.PRESEED: _debian_params,
 }
+DOCUMENTS: dict[InstallerCarrier, tuple[tuple[str, str], ...]] = {
+    InstallerCarrier.KICKSTART: ((kickstart.OUTPUT, kickstart.OUTPUT),),
+    InstallerCarrier.PRESEED: ((preseed.PRESEED, preseed.PRESEED),),
+}
+
+
+def documents(host: Host) -> tuple[tuple[str, str], ...]:
+    """(URL name, path under OUT/<host>/) of every document nginx serves for the host."""
+    return DOCUMENTS[platform(host).installer.carrier]
 
 
 def _pxe_host(site: PxeSite, host: Host) -> PxeHost:
@@ -117,9 +121,8 @@ def _pxe_host(site: PxeSite, host: Host) -> PxeHost:
 
 
 def entry(site: PxeSite, host: Host) -> Entry:
-    params = PARAMS[host.distro](site, host)
-    if host.legacy_nic_names:
-        params += ["net.ifnames=0", "biosdevname=0"]
+    params = PARAMS[platform(host).installer.carrier](site, host)
+    params += host.kernel_args
     if site.console:
         params += ["console=tty0", f"console={site.console}"]
     for p in params:
@@ -206,10 +209,16 @@ def entries(inv: Inventory) -> list[tuple[Entry, Host]]:
 
 
 def boot_files(site: PxeSite, pairs: list[tuple[Entry, Host]]) -> FileMap:
-    out: FileMap = {CHAIN_SCRIPT: File.text(chain_script(site), renderer=NAME)}
+    out: FileMap = {CHAIN_SCRIPT: File.text(chain_script(site), renderer=NAME, role=Role.ARTIFACT)}
     for e, _ in pairs:
         key = mac_key(e.host.mac)
-        out[f"{IPXE_DIR}/{key}.ipxe"] = File.text(ipxe_script(site, e), renderer=NAME)
-        out[f"{GRUB_DIR}/grub.cfg-01-{key}"] = File.text(grub_cfg(e), renderer=NAME)
-        out[f"{PXELINUX_DIR}/01-{key}"] = File.text(pxelinux_cfg(e), renderer=NAME)
+        out[f"{IPXE_DIR}/{key}.ipxe"] = File.text(
+            ipxe_script(site, e), renderer=NAME, role=Role.ARTIFACT
+        )
+        out[f"{GRUB_DIR}/grub.cfg-01-{key}"] = File.text(
+            grub_cfg(e), renderer=NAME, role=Role.ARTIFACT
+        )
+        out[f"{PXELINUX_DIR}/01-{key}"] = File.text(
+            pxelinux_cfg(e), renderer=NAME, role=Role.ARTIFACT
+        )
     return out

@@ -14,8 +14,9 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from cloudbr.carriers import pxe
-from cloudbr.files import HEADER, File, FileMap
-from cloudbr.model import Host, Inventory, PxeDhcpMode, PxeLoader, PxeSite
+from cloudbr.files import HEADER, File, FileMap, Role
+from cloudbr.model import Host, Inventory
+from cloudbr.pxe_model import PxeDhcpMode, PxeLoader, PxeSite
 
 Pairs = list[tuple[pxe.Entry, Host]]
 
@@ -166,6 +167,8 @@ def render_site(inv: Inventory) -> FileMap:
         return {}
     pairs = pxe.entries(inv)
     out = pxe.boot_files(inv.pxe, pairs)
-    out["dnsmasq.conf"] = File.text(dnsmasq_conf(inv.pxe, pairs), renderer=pxe.NAME)
-    out["nginx.conf"] = File.text(nginx_conf(inv.pxe, pairs), renderer=pxe.NAME)
+    out["dnsmasq.conf"] = File.text(
+        dnsmasq_conf(inv.pxe, pairs), renderer=pxe.NAME, role=Role.ARTIFACT
+    )
+    out["nginx.conf"] = File.text(nginx_conf(inv.pxe, pairs), renderer=pxe.NAME, role=Role.ARTIFACT)
     return out

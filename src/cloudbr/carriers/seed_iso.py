@@ -7,7 +7,7 @@ use another carrier, e.g. a seed directory or an HTTP seedfrom, and for inspecti
 from __future__ import annotations
 
 from cloudbr.carriers import cloudinit
-from cloudbr.files import SECRET, File, FileMap
+from cloudbr.files import SECRET, File, FileMap, Role
 from cloudbr.iso import build_iso
 from cloudbr.model import Host
 
@@ -20,6 +20,9 @@ LABEL = "cidata"  # what cloud-init's NoCloud looks for (upper or lower case)
 def render(host: Host, tree: FileMap) -> FileMap:
     files = cloudinit.seed(host, tree).files()
     # Everything here may carry password hashes and keys: 0600.
-    out = {f"{SEED_DIR}/{name}": File(data, SECRET, NAME) for name, data in files.items()}
-    out[ISO] = File(build_iso(files, label=LABEL), SECRET, NAME)
+    out = {
+        f"{SEED_DIR}/{name}": File(data, SECRET, NAME, Role.ARTIFACT)
+        for name, data in files.items()
+    }
+    out[ISO] = File(build_iso(files, label=LABEL), SECRET, NAME, Role.ARTIFACT)
     return out

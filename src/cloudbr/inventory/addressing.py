@@ -149,7 +149,7 @@ class AddressResolver(ResolverBase):
                 if self.backend is Backend.OVS and b.vlan.parent_bridge:
                     pairs.append((b.name, b.vlan.parent_bridge, bpath, False))
             if b.uplink:
-                pairs.append((b.name, b.uplink, bpath, True))
+                pairs.append((b.name, b.uplink.name, bpath, True))
         reported: set[str] = set()
         for child, parent, path, default in pairs:
             problem = rules.mtu_problem(

@@ -7,6 +7,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from cloudbr import platforms
 from cloudbr.inventory.schema import (
     BondDefaultsIn,
     DnsIn,
@@ -16,7 +17,7 @@ from cloudbr.inventory.schema import (
     TopologyIn,
 )
 from cloudbr.inventory.source import Path, Problem
-from cloudbr.model import Backend, Distro, IPAddress, IPInterface
+from cloudbr.model import Backend, IPAddress, IPInterface
 
 T = TypeVar("T")
 
@@ -78,7 +79,7 @@ class ResolverBase:
         self.check = check
         h, s = ctx.host_in, ctx.site
         self.backend = pick(h.backend, s.backend, Backend.LINUXBRIDGE)
-        self.distro = pick(h.distro, s.distro, Distro.CENTOS7)
+        self.distro = pick(h.distro, s.distro, platforms.DEFAULT)
         self.ipv6 = pick(h.ipv6, s.ipv6, False)
         self.topology = pick(h.topology, s.topology, TopologyIn())
         self.topo_path = ctx.setting_path("topology")

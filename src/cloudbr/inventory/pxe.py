@@ -13,17 +13,11 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from cloudbr import platforms
 from cloudbr.carriers.preseed import install_nic
 from cloudbr.inventory.source import Path, Problem
-from cloudbr.model import (
-    Distro,
-    Host,
-    InstallerFiles,
-    PxeDhcpMode,
-    PxeHost,
-    PxeLoader,
-    PxeSite,
-)
+from cloudbr.model import Distro, Host
+from cloudbr.pxe_model import InstallerFiles, PxeDhcpMode, PxeHost, PxeLoader, PxeSite
 
 # Paths that reach nginx and dnsmasq configuration and boot lines: absolute, plain
 # characters only (no spaces, quotes, ';', '{', '#', '$' or '..').
@@ -33,12 +27,10 @@ _SECRET = re.compile(r"^[A-Za-z0-9_+/=.-]{32,256}$")
 # A hostname `pxe` would be written to OUT/pxe/, where the site-level PXE files go.
 RESERVED_HOSTNAMES = frozenset({"pxe"})
 
+# The rendered platforms' installer files below tftp_root (the registry's defaults).
 DEFAULT_INSTALLERS: dict[Distro, InstallerFiles] = {
-    Distro.CENTOS7: InstallerFiles("installers/centos7/vmlinuz", "installers/centos7/initrd.img"),
-    Distro.UBUNTU1804: InstallerFiles(
-        "installers/ubuntu1804/linux", "installers/ubuntu1804/initrd.gz"
-    ),
-    Distro.DEBIAN12: InstallerFiles("installers/debian12/linux", "installers/debian12/initrd.gz"),
+    p.id: InstallerFiles(p.installer.pxe_kernel, p.installer.pxe_initrd)
+    for p in platforms.rendered()
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
+from cloudbr import platforms
 from cloudbr.inventory import rules
 from cloudbr.inventory.addressing import AddressResolver
 from cloudbr.inventory.base import Checker, Ctx, parse_iface, parse_ip, pick
@@ -23,9 +24,9 @@ from cloudbr.inventory.schema import (
 from cloudbr.inventory.source import Path, Problem, format_path
 from cloudbr.inventory.topology import TopologyResolver
 from cloudbr.model import (
-    SUPPORTED_DISTROS,
     Access,
     Bridge,
+    DeviceKind,
     Host,
     Installer,
     IPInterface,
@@ -82,8 +83,8 @@ class HostResolver(BondResolver, TopologyResolver, AddressResolver):
         return host
 
     def check_distro(self) -> None:
-        if self.distro not in SUPPORTED_DISTROS:
-            supported = ", ".join(sorted(d.value for d in SUPPORTED_DISTROS))
+        if not platforms.get(self.distro).rendered:
+            supported = ", ".join(sorted(p.id.value for p in platforms.rendered()))
             self.err(
                 self.ctx.setting_path("distro"),
                 f"distro {self.distro.value!r} is not supported yet (supported: {supported})",
@@ -120,10 +121,10 @@ class HostResolver(BondResolver, TopologyResolver, AddressResolver):
     def check_address_targets(
         self,
         extra: dict[str, list[tuple[IPInterface, Path]]],
-        names: dict[str, tuple[str, Path]],
+        names: dict[str, tuple[DeviceKind, Path]],
     ) -> None:
         for name in extra:
-            if name in names and names[name][0] != "bridge":
+            if name in names and names[name][0] is not DeviceKind.BRIDGE:
                 self.err(
                     (*self.ctx.host_path, "address"),
                     f"{name!r} is a {names[name][0]}, not a bridge",
@@ -162,24 +163,21 @@ class HostResolver(BondResolver, TopologyResolver, AddressResolver):
             out.append(Nic(name=n.name, mac=macs.get(n.name, n.mac), mtu=n.mtu))
         return out
 
-    def name_table(self, nics: list[Nic]) -> dict[str, tuple[str, Path]]:
+    def name_table(self, nics: list[Nic]) -> dict[str, tuple[DeviceKind, Path]]:
         """Every interface name the topology defines, with its kind; reports clashes."""
-        table: dict[str, tuple[str, Path]] = {}
-        entries: list[tuple[str, str, Path]] = []
-        t = self.topology
-        entries += [
-            (n.name, "NIC", (*self.topo_path, "nics", i, "name")) for i, n in enumerate(t.nics)
-        ]
-        entries += [
-            (b.name, "bond", (*self.topo_path, "bonds", i, "name")) for i, b in enumerate(t.bonds)
-        ]
-        entries += [
-            (b.name, "bridge", (*self.topo_path, "bridges", i, "name"))
-            for i, b in enumerate(t.bridges)
-        ]
-        entries += [
-            (v.bridge, "bridge", (*self.topo_path, "vlans", i, "bridge"))
-            for i, v in enumerate(t.vlans)
+        table: dict[str, tuple[DeviceKind, Path]] = {}
+        t, top = self.topology, self.topo_path
+        entries: list[tuple[str, DeviceKind, Path]] = [
+            *((n.name, DeviceKind.NIC, (*top, "nics", i, "name")) for i, n in enumerate(t.nics)),
+            *((b.name, DeviceKind.BOND, (*top, "bonds", i, "name")) for i, b in enumerate(t.bonds)),
+            *(
+                (b.name, DeviceKind.BRIDGE, (*top, "bridges", i, "name"))
+                for i, b in enumerate(t.bridges)
+            ),
+            *(
+                (v.bridge, DeviceKind.BRIDGE, (*top, "vlans", i, "bridge"))
+                for i, v in enumerate(t.vlans)
+            ),
         ]
         for name, kind, path in entries:
             if name in table:

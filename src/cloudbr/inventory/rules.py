@@ -9,13 +9,12 @@ from collections.abc import Callable
 
 from cloudbr.inventory.schema import BondIn
 from cloudbr.inventory.source import Path
-from cloudbr.model import Backend, Bridge, Family, Host, IPAddress
+from cloudbr.model import Backend, Bridge, Host, IPAddress
+from cloudbr.platforms import platform
 
 # Linux gives every interface whose MTU is not set this MTU.
 DEFAULT_MTU = 1500
 FQDN_MAX = 253
-# URL schemes debian-installer's mirror questions accept (mirror/protocol).
-DI_MIRROR_SCHEMES = ("http://", "https://", "ftp://")
 
 Report = Callable[[Path, str], None]
 
@@ -78,10 +77,14 @@ def check_ovs_bonds(host: Host, bond_paths: list[Path], report: Report) -> None:
 
 def check_mirror(host: Host, path: Path, report: Report) -> None:
     mirror = host.installer.mirror
-    if host.distro.family is Family.DEBIAN and mirror and not mirror.startswith(DI_MIRROR_SCHEMES):
+    installer = platform(host).installer
+    schemes = installer.mirror_schemes
+    if schemes and mirror and not mirror.startswith(schemes):
+        names = [s.removesuffix("://") for s in schemes]
         report(
             (*path, "mirror"),
-            f"debian-installer needs an http, https or ftp mirror, not {mirror.split(':')[0]}",
+            f"{installer.program} needs an {', '.join(names[:-1])} or {names[-1]} mirror, "
+            f"not {mirror.split(':')[0]}",
         )
 
 

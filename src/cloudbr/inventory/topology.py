@@ -15,10 +15,15 @@ from cloudbr.model import (
     Backend,
     Bond,
     Bridge,
+    DeviceKind,
     Dns,
     IPAddress,
+    Uplink,
     Vlan,
 )
+
+Names = dict[str, tuple[DeviceKind, Path]]
+UPLINK_KINDS = (DeviceKind.NIC, DeviceKind.BOND)
 
 
 class TopologyResolver(ResolverBase):
@@ -34,43 +39,51 @@ class TopologyResolver(ResolverBase):
                 "bridge port (use eth*, bond*, vlan*, em*, ens*, eno*, enp*, enx*, team* or pNpN)",
             )
 
+    def uplink(
+        self, b: BridgeIn, path: Path, names: Names, members: set[str], used: dict[str, str]
+    ) -> Uplink | None:
+        """The bridge's uplink, typed by what the topology says it is (problems reported)."""
+        up = b.uplink
+        if up is None:
+            return None
+        upath = (*path, "uplink")
+        kind = names[up][0] if up in names else None
+        if kind not in UPLINK_KINDS:
+            self.err(
+                upath,
+                f"uplink {up!r} is not a NIC or bond defined in the topology"
+                if not kind
+                else f"uplink {up!r} is a {kind}; a bridge's uplink must be a NIC or bond",
+            )
+        elif up in members:
+            self.err(upath, f"NIC {up!r} is a bond member and cannot also be a bridge uplink")
+        elif up in used:
+            self.err(upath, f"{up!r} is already the uplink of bridge {used[up]!r}")
+        else:
+            used[up] = b.name
+            self.port_name_ok(upath, up, "uplink")
+        # A wrong uplink is reported (the inventory is refused); the bridge keeps the name so
+        # that the rules after this one see an uplink.
+        return Uplink(up, kind if kind in UPLINK_KINDS else DeviceKind.NIC)
+
     def bridges(
         self,
         bridges_in: list[BridgeIn],
         paths: list[Path],
-        names: dict[str, tuple[str, Path]],
+        names: Names,
         bonds: list[Bond],
     ) -> list[Bridge]:
         members = {m for b in bonds for m in b.members}
         used: dict[str, str] = {}
         out = []
         for b, path in zip(bridges_in, paths, strict=True):
-            up = b.uplink
-            if up is not None:
-                upath = (*path, "uplink")
-                kind = names.get(up, ("", ()))[0]
-                if kind not in ("NIC", "bond"):
-                    self.err(
-                        upath,
-                        f"uplink {up!r} is not a NIC or bond defined in the topology"
-                        if not kind
-                        else f"uplink {up!r} is a {kind}; a bridge's uplink must be a NIC or bond",
-                    )
-                elif up in members:
-                    self.err(
-                        upath, f"NIC {up!r} is a bond member and cannot also be a bridge uplink"
-                    )
-                elif up in used:
-                    self.err(upath, f"{up!r} is already the uplink of bridge {used[up]!r}")
-                else:
-                    used[up] = b.name
-                    self.port_name_ok(upath, up, "uplink")
+            uplink = self.uplink(b, path, names, members, used)
             gw4 = self.gateway_of(b.gateway, 4, (*path, "gateway"))
             gw6 = self.gateway_of(b.gateway6, 6, (*path, "gateway6"))
             out.append(
                 Bridge(
                     name=b.name,
-                    uplink=up,
+                    uplink=uplink,
                     addresses=tuple(parse_iface(a) for a in b.addresses),
                     gateway4=gw4,  # type: ignore[arg-type]
                     gateway6=gw6,  # type: ignore[arg-type]
@@ -99,7 +112,7 @@ class TopologyResolver(ResolverBase):
         self,
         vlans_in: list[VlanIn],
         paths: list[Path],
-        names: dict[str, tuple[str, Path]],
+        names: Names,
         bridges: list[Bridge],
     ) -> tuple[list[Vlan], list[Bridge]]:
         seen_ids: dict[tuple[str, int], str] = {}
@@ -129,7 +142,7 @@ class TopologyResolver(ResolverBase):
             vlan_bridges.append(
                 Bridge(
                     name=v.bridge,
-                    uplink=name,
+                    uplink=Uplink(name, DeviceKind.VLAN),
                     addresses=tuple(parse_iface(a) for a in v.addresses),
                     gateway4=self.gateway_of(v.gateway, 4, (*path, "gateway")),  # type: ignore[arg-type]
                     mtu=v.mtu,
@@ -140,26 +153,26 @@ class TopologyResolver(ResolverBase):
         return vlans, vlan_bridges
 
     def vlan_device(
-        self, v: VlanIn, ppath: Path, names: dict[str, tuple[str, Path]], bridges: list[Bridge]
+        self, v: VlanIn, ppath: Path, names: Names, bridges: list[Bridge]
     ) -> tuple[str, str | None] | None:
         """The device a VLAN tags and the bridge that device is the uplink of; None when the
         parent cannot carry it (reported)."""
         by_name = {b.name: b for b in bridges}
-        kind = names.get(v.parent, ("", ()))[0]
+        kind = names[v.parent][0] if v.parent in names else None
         device: str | None = None
         parent_bridge: str | None = None
-        if kind == "bridge" and v.parent in by_name:
+        if kind is DeviceKind.BRIDGE and v.parent in by_name:
             parent_bridge = v.parent
-            device = by_name[v.parent].uplink
+            device = by_name[v.parent].uplink_name
             if device is None:
                 self.err(ppath, f"bridge {v.parent!r} has no uplink to carry VLAN {v.id}")
-        elif kind in ("NIC", "bond"):
+        elif kind in UPLINK_KINDS:
             member = rules.vlan_on_bond_member(v.parent, list(self.topology.bonds))
             if member:
                 self.err(ppath, member)
                 return None
             device = v.parent
-            parent_bridge = next((b.name for b in bridges if b.uplink == device), None)
+            parent_bridge = next((b.name for b in bridges if b.uplink_name == device), None)
         else:
             self.err(
                 ppath, f"VLAN parent {v.parent!r} is not a NIC, bond or bridge of the topology"
@@ -180,7 +193,7 @@ class TopologyResolver(ResolverBase):
         v: VlanIn,
         path: Path,
         device: str,
-        names: dict[str, tuple[str, Path]],
+        names: Names,
         seen_ids: dict[tuple[str, int], str],
         bridge_names: set[str],
     ) -> str | None:
@@ -208,7 +221,7 @@ class TopologyResolver(ResolverBase):
             self.err((*path, "bridge"), f"bridge {v.bridge!r} is defined twice")
             return None
         bridge_names.add(v.bridge)
-        names[name] = ("VLAN device", npath)  # a second VLAN may not take the name
+        names[name] = (DeviceKind.VLAN, npath)  # a second VLAN may not take the name
         if self.backend is Backend.LINUXBRIDGE:
             self.port_name_ok(npath, name, "VLAN device")
         return name

@@ -1,7 +1,9 @@
 """Rootfs renderers: pure functions from a resolved Host to the files it needs on disk.
 
-One module per format. `rootfs(host)` picks the modules for the host's distro and backend
-and merges their file maps; nothing here touches the filesystem.
+One module per format. `rootfs(host)` runs the renderers of the host's platform (its network
+stacks for the host's backend, how it sets kernel arguments, its cloud-init settings) and
+merges their file maps; nothing here touches the filesystem or names a distro. A new network
+stack or kernel-argument method is one line in the tables below.
 """
 
 from __future__ import annotations
@@ -9,22 +11,35 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from cloudbr.files import FileMap, merge
-from cloudbr.model import Backend, Distro, Family, Host
+from cloudbr.model import Host
+from cloudbr.platform_types import KernelArgs, NetworkStack
+from cloudbr.platforms import platform
 from cloudbr.render import common, debian_extras, eni, ifcfg, netplan, ovs_firstboot, verify
 
 Renderer = Callable[[Host], FileMap]
 
+# Network stack -> the renderers that write it.
+STACK_RENDERERS: dict[NetworkStack, tuple[Renderer, ...]] = {
+    NetworkStack.IFCFG: (ifcfg.render,),
+    NetworkStack.NETPLAN: (netplan.render,),
+    NetworkStack.IFUPDOWN: (eni.render,),
+    NetworkStack.OVS_FIRSTBOOT: (ovs_firstboot.render,),
+}
+# How kernel arguments are set -> what the tree carries for it (BOOTLOADER: the carrier).
+KERNEL_ARGS_RENDERERS: dict[KernelArgs, tuple[Renderer, ...]] = {
+    KernelArgs.BOOTLOADER: (),
+    KernelArgs.GRUB_DROPIN: (debian_extras.render_grub,),
+}
+
 
 def renderers_for(host: Host) -> list[Renderer]:
-    out: list[Renderer] = [common.render, debian_extras.render, verify.render]
-    if host.distro.family is Family.RHEL:
-        out.append(ifcfg.render)
-    elif host.distro is Distro.UBUNTU1804 and host.backend is Backend.LINUXBRIDGE:
-        out.append(netplan.render)
-    else:
-        out.append(eni.render)
-    if host.backend is Backend.OVS:
-        out.append(ovs_firstboot.render)
+    p = platform(host)
+    out: list[Renderer] = [common.render, *KERNEL_ARGS_RENDERERS[p.kernel_args]]
+    if p.cloud_init_settings:
+        out.append(debian_extras.render_cloud_cfg)
+    out.append(verify.render)
+    for stack in p.stacks(host.backend):
+        out += STACK_RENDERERS[stack]
     return out
 
 

@@ -3,7 +3,7 @@ module loading and the agent's network settings."""
 
 from __future__ import annotations
 
-from cloudbr.files import HEADER, File, FileMap
+from cloudbr.files import HEADER, File, FileMap, Role
 from cloudbr.model import Backend, Host
 
 NAME = "common"
@@ -16,13 +16,13 @@ SYSCTL = "/etc/sysctl.d/90-cloudbr.conf"
 MODULES = "/etc/modules-load.d/cloudbr.conf"
 
 
-def _text(body: str, mode: int = 0o644) -> File:
-    return File.text(HEADER + body, mode=mode, renderer=NAME)
+def _text(body: str, role: Role, mode: int = 0o644) -> File:
+    return File.text(HEADER + body, mode=mode, renderer=NAME, role=role)
 
 
 def hostname(host: Host) -> File:
     # Short name: systemd and cloud-init expect a single label; the FQDN comes from /etc/hosts.
-    return File.text(host.hostname, renderer=NAME)
+    return File.text(host.hostname, renderer=NAME, role=Role.HOST)
 
 
 def hosts_file(host: Host) -> File:
@@ -33,7 +33,7 @@ def hosts_file(host: Host) -> File:
     for addr in host.primary_bridge.addresses:
         if addr.version == 4 or host.ipv6:
             lines.append(f"{addr.ip}\t{names}")
-    return _text("\n".join(lines))
+    return _text("\n".join(lines), Role.HOST)
 
 
 def sysctl(host: Host) -> File | None:
@@ -47,7 +47,7 @@ def sysctl(host: Host) -> File | None:
             f"net.bridge.bridge-nf-call-{table} = 0"
             for table in ("iptables", "ip6tables", "arptables")
         ]
-    return _text("\n".join(lines)) if lines else None
+    return _text("\n".join(lines), Role.SYSCTL) if lines else None
 
 
 def modules(host: Host) -> File | None:
@@ -60,7 +60,7 @@ def modules(host: Host) -> File | None:
         mods += ["bridge", "br_netfilter"]
     else:
         mods.append("openvswitch")
-    return _text("\n".join(mods))
+    return _text("\n".join(mods), Role.MODULES)
 
 
 def bridge_blacklist(host: Host) -> File | None:
@@ -69,7 +69,7 @@ def bridge_blacklist(host: Host) -> File | None:
     # CloudStack agent is installed, because the agent's installation needs the module.
     if host.backend is not Backend.OVS or not host.blacklist_bridge_module:
         return None
-    return _text("install bridge /bin/false")
+    return _text("install bridge /bin/false", Role.MODULE_BLACKLIST)
 
 
 def agent_settings(host: Host) -> list[tuple[str, str]]:
@@ -96,7 +96,7 @@ def agent_settings(host: Host) -> list[tuple[str, str]]:
 def agent_properties(host: Host) -> File:
     """The agent package owns agent.properties (resource=, host=, guid=, ...), so the merge
     script below folds these keys into it instead of replacing it."""
-    return _text("".join(f"{k}={v}\n" for k, v in agent_settings(host)))
+    return _text("".join(f"{k}={v}\n" for k, v in agent_settings(host)), Role.AGENT_SETTINGS)
 
 
 # Runs before every start of the agent (and from the installers after the agent package is
@@ -163,7 +163,7 @@ def render(host: Host) -> FileMap:
         MODULES: modules(host),
         BRIDGE_BLACKLIST: bridge_blacklist(host),
         AGENT_PROPERTIES: agent_properties(host),
-        AGENT_MERGE: File.text(MERGE_SCRIPT, mode=0o755, renderer=NAME),
-        AGENT_DROPIN_PATH: _text(AGENT_DROPIN),
+        AGENT_MERGE: File.text(MERGE_SCRIPT, mode=0o755, renderer=NAME, role=Role.PROGRAM),
+        AGENT_DROPIN_PATH: _text(AGENT_DROPIN, Role.AGENT_SETTINGS),
     }
     return {path: f for path, f in files.items() if f is not None}

@@ -1,4 +1,5 @@
-"""Ubuntu/Debian files around the network file: the GRUB drop-in and cloud-init's settings.
+"""Files around the network file: the GRUB drop-in (platforms whose kernel arguments are set
+with KernelArgs.GRUB_DROPIN) and cloud-init's settings (platforms with cloud_init_settings).
 
 - GRUB: `/etc/default/grub.d/*.cfg` is sourced by grub-mkconfig after /etc/default/grub, so
   appending to GRUB_CMDLINE_LINUX keeps whatever the installer put there. ethN names need
@@ -14,8 +15,8 @@ from __future__ import annotations
 
 import yaml
 
-from cloudbr.files import HEADER, File, FileMap
-from cloudbr.model import Family, Host
+from cloudbr.files import HEADER, File, FileMap, Role
+from cloudbr.model import Host
 
 NAME = "debian_extras"
 
@@ -23,33 +24,25 @@ GRUB_DROPIN = "/etc/default/grub.d/90-cloudbr.cfg"
 CLOUD_CFG = "/etc/cloud/cloud.cfg.d/99-cloudbr.cfg"
 
 
-def kernel_args(host: Host) -> list[str]:
-    args = []
-    if host.legacy_nic_names:
-        args += ["net.ifnames=0", "biosdevname=0"]
-    return args
-
-
 def grub_dropin(host: Host) -> File | None:
-    args = kernel_args(host)
+    args = host.kernel_args
     if not args:
         return None
     # Sourced by /bin/sh: the arguments are fixed tokens, the variable is expanded there.
     line = f'GRUB_CMDLINE_LINUX="$GRUB_CMDLINE_LINUX {" ".join(args)}"'
-    return File.text(HEADER + line, renderer=NAME)
+    return File.text(HEADER + line, renderer=NAME, role=Role.BOOT_ARGUMENTS)
 
 
 def cloud_cfg(host: Host) -> File:
     settings = {"network": {"config": "disabled"}, "preserve_hostname": True}
     text = yaml.dump(settings, Dumper=yaml.CSafeDumper, sort_keys=False)
-    return File.text(HEADER + text, renderer=NAME)
+    return File.text(HEADER + text, renderer=NAME, role=Role.NETWORK_OWNERSHIP)
 
 
-def render(host: Host) -> FileMap:
-    if host.distro.family is not Family.DEBIAN:
-        return {}
-    files: dict[str, File | None] = {
-        GRUB_DROPIN: grub_dropin(host),
-        CLOUD_CFG: cloud_cfg(host),
-    }
-    return {path: f for path, f in files.items() if f is not None}
+def render_grub(host: Host) -> FileMap:
+    f = grub_dropin(host)
+    return {GRUB_DROPIN: f} if f is not None else {}
+
+
+def render_cloud_cfg(host: Host) -> FileMap:
+    return {CLOUD_CFG: cloud_cfg(host)}

@@ -18,9 +18,9 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
-from cloudbr.files import HEADER, File, FileMap
+from cloudbr.files import HEADER, File, FileMap, Role
 from cloudbr.model import Backend, Bond, Bridge, Dns, Host, IPInterface, Nic
-from cloudbr.platform_versions import ovs_bond_options, platform
+from cloudbr.platforms import ovs_bond_options, platform
 
 NAME = "eni"
 INTERFACES = "/etc/network/interfaces"
@@ -127,7 +127,7 @@ def _linux_nic(nic: Nic, host: Host) -> Stanza:
 def _linux_bridge(bridge: Bridge) -> list[Stanza]:
     stanzas = _address_stanzas(bridge, ("auto",), f"bridge {bridge.name}")
     main = stanzas[0]
-    main.add("bridge_ports", bridge.uplink or "none")
+    main.add("bridge_ports", bridge.uplink_name or "none")
     main.add("bridge_stp", "on" if bridge.stp else "off")
     main.add("bridge_fd", bridge.forward_delay)
     if bridge.mtu:
@@ -194,7 +194,7 @@ def _ovs_bridge(bridge: Bridge, host: Host) -> list[Stanza]:
     main.add("ovs_type", "OVSBridge")
     if vlan is not None:
         main.add("ovs_options", f"{vlan.parent_bridge} {vlan.id}")
-    ports = [bridge.uplink] if bridge.uplink and vlan is None else []
+    ports = [bridge.uplink.name] if bridge.uplink and vlan is None else []
     ports += [v.bridge for v in host.vlans if v.parent_bridge == bridge.name]
     if ports:
         main.add("ovs_ports", " ".join(ports))
@@ -202,11 +202,10 @@ def _ovs_bridge(bridge: Bridge, host: Host) -> list[Stanza]:
         main.add("ovs_extra", f"set interface {bridge.name} mtu_request={bridge.mtu}")
     out = stanzas
     uplink = bridge.uplink if vlan is None else None
-    if uplink:
-        if any(b.name == uplink for b in host.bonds):
-            out.append(_ovs_bond(host.bond(uplink), bridge.name, host))
-        else:
-            out.append(_ovs_port(host.nic(uplink), bridge.name))
+    if uplink and uplink.is_bond:
+        out.append(_ovs_bond(host.bond(uplink.name), bridge.name, host))
+    elif uplink:
+        out.append(_ovs_port(host.nic(uplink.name), bridge.name))
     return out
 
 
@@ -248,11 +247,11 @@ def resolved_dropin(host: Host) -> File | None:
         lines.append("DNS=" + " ".join(servers))
     if search:
         lines.append("Domains=" + " ".join(search))
-    return File.text(HEADER + "\n".join(lines), renderer=NAME)
+    return File.text(HEADER + "\n".join(lines), renderer=NAME, role=Role.NETWORK)
 
 
 def render(host: Host) -> FileMap:
-    files = {INTERFACES: File.text(document(host), renderer=NAME)}
+    files = {INTERFACES: File.text(document(host), renderer=NAME, role=Role.NETWORK)}
     dropin = resolved_dropin(host)
     if dropin is not None:
         files[RESOLVED_DROPIN] = dropin

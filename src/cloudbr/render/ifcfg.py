@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import re
 
-from cloudbr.files import HEADER, File, FileMap
+from cloudbr.files import HEADER, File, FileMap, Role
 from cloudbr.model import Backend, Bond, Bridge, Host, Nic, Vlan
-from cloudbr.platform_versions import ovs_bond_options
+from cloudbr.platforms import ovs_bond_options
 
 NAME = "ifcfg"
 SCRIPTS = "/etc/sysconfig/network-scripts"
@@ -36,7 +36,9 @@ def _assign(key: str, value: str) -> str:
 
 
 def _file(pairs: Pairs) -> File:
-    return File.text(HEADER + "".join(_assign(k, v) + "\n" for k, v in pairs), renderer=NAME)
+    return File.text(
+        HEADER + "".join(_assign(k, v) + "\n" for k, v in pairs), renderer=NAME, role=Role.NETWORK
+    )
 
 
 def _yes(flag: bool) -> str:

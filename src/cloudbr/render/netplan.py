@@ -16,9 +16,9 @@ from typing import Any
 
 import yaml
 
-from cloudbr.files import HEADER, SECRET, File, FileMap
+from cloudbr.files import HEADER, SECRET, File, FileMap, Role
 from cloudbr.model import Bond, Bridge, Dns, Host, Nic, Vlan
-from cloudbr.platform_versions import platform
+from cloudbr.platforms import platform
 
 NAME = "netplan"
 
@@ -106,7 +106,7 @@ def _routes(
 def _bridge(bridge: Bridge, gateway6_key: bool) -> dict[str, Any]:
     conf = _no_dhcp()
     # An empty list is valid: a bridge that only carries guests' traffic may have no uplink.
-    conf["interfaces"] = [bridge.uplink] if bridge.uplink else []
+    conf["interfaces"] = [bridge.uplink.name] if bridge.uplink else []
     if bridge.addresses:
         conf["addresses"] = [str(a) for a in bridge.addresses]
     gateway6 = None if gateway6_key else bridge.gateway6
@@ -153,4 +153,4 @@ def document(host: Host) -> str:
 
 def render(host: Host) -> FileMap:
     # netplan warns about (and newer versions refuse) configuration readable by others.
-    return {NETPLAN_FILE: File.text(document(host), mode=SECRET, renderer=NAME)}
+    return {NETPLAN_FILE: File.text(document(host), mode=SECRET, renderer=NAME, role=Role.NETWORK)}

@@ -9,9 +9,9 @@ from __future__ import annotations
 import shlex
 
 from cloudbr import templates
-from cloudbr.files import File, FileMap
-from cloudbr.model import Bridge, Family, Host
-from cloudbr.platform_versions import ovs_bond_options
+from cloudbr.files import File, FileMap, Role
+from cloudbr.model import Bridge, Host
+from cloudbr.platforms import ovs_bond_options, platform
 
 NAME = "ovs-firstboot"
 UNIT = "cloudbr-ovs-firstboot.service"
@@ -22,30 +22,19 @@ IDENT = "cloudbr-ovs-firstboot"
 TIMEOUT_SECONDS = 600
 
 
-def ovs_service(host: Host) -> str:
-    return (
-        "openvswitch.service" if host.distro.family is Family.RHEL else "openvswitch-switch.service"
-    )
-
-
-def network_services(host: Host) -> tuple[str, ...]:
-    if host.distro.family is Family.RHEL:
-        return ("network.service", "NetworkManager.service")
-    return ("networking.service", "systemd-networkd.service")
-
-
 def _call(*words: str) -> str:
     return "    " + " ".join(shlex.quote(w) for w in words)
 
 
 def _uplink_call(host: Host, bridge: Bridge) -> str | None:
-    if bridge.uplink is None:
+    uplink = bridge.uplink
+    if uplink is None:
         return None
-    if bridge.uplink in {b.name for b in host.bonds}:
-        bond = host.bond(bridge.uplink)
+    if uplink.is_bond:
+        bond = host.bond(uplink.name)
         opts = [f"{k}={v}" for k, v in ovs_bond_options(host, bond)]
         return _call("want_port", bridge.name, bond.name, *bond.members, "--", *opts)
-    return _call("want_port", bridge.name, bridge.uplink, bridge.uplink)
+    return _call("want_port", bridge.name, uplink.name, uplink.name)
 
 
 def port_nics(host: Host) -> tuple[str, ...]:
@@ -54,10 +43,10 @@ def port_nics(host: Host) -> tuple[str, ...]:
     for br in host.plain_bridges:
         if br.uplink is None:
             continue
-        if br.uplink in {b.name for b in host.bonds}:
-            out += host.bond(br.uplink).members
+        if br.uplink.is_bond:
+            out += host.bond(br.uplink.name).members
         else:
-            out.append(br.uplink)
+            out.append(br.uplink.name)
     return tuple(out)
 
 
@@ -121,8 +110,8 @@ def unit(host: Host) -> str:
     return templates.render(
         "firstboot/cloudbr-ovs-firstboot.service.j2",
         hostname=host.hostname,
-        ovs_service=ovs_service(host),
-        network_services=" ".join(network_services(host)),
+        ovs_service=platform(host).ovs_service,
+        network_services=" ".join(platform(host).network_units),
         script=SCRIPT,
         ident=IDENT,
         timeout=TIMEOUT_SECONDS,
@@ -132,6 +121,6 @@ def unit(host: Host) -> str:
 
 def render(host: Host) -> FileMap:
     return {
-        SCRIPT: File.text(script(host), mode=0o755, renderer=NAME),
-        UNIT_PATH: File.text(unit(host), renderer=NAME),
+        SCRIPT: File.text(script(host), mode=0o755, renderer=NAME, role=Role.PROGRAM),
+        UNIT_PATH: File.text(unit(host), renderer=NAME, role=Role.UNIT),
     }

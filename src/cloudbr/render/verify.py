@@ -13,7 +13,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from cloudbr.files import File, FileMap
+from cloudbr.files import File, FileMap, Role
 from cloudbr.model import Backend, Host
 from cloudbr.render.common import agent_settings
 
@@ -52,7 +52,7 @@ def _bridges(host: Host) -> dict[str, dict[str, Any]]:
             fake = {"id": vlan.id, "parent": vlan.parent_bridge}
             out[br.name] = {"ports": [], "vlan": fake}
         else:
-            out[br.name] = {"ports": [br.uplink] if br.uplink else [], "vlan": None}
+            out[br.name] = {"ports": [br.uplink.name] if br.uplink else [], "vlan": None}
     return out
 
 
@@ -108,6 +108,6 @@ def program() -> bytes:
 def render(host: Host) -> FileMap:
     text = json.dumps(plan(host), indent=1, sort_keys=True)
     return {
-        PLAN_PATH: File.text(text, renderer=NAME),
-        PROGRAM_PATH: File(program(), 0o755, NAME),
+        PLAN_PATH: File.text(text, renderer=NAME, role=Role.VERIFY_PLAN),
+        PROGRAM_PATH: File(program(), 0o755, NAME, Role.PROGRAM),
     }

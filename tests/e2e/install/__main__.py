@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def self_test(work: Path, out: Path, inv: Inventory) -> int:
     t0 = time.monotonic()
-    qcow2 = synthetic_disk(work, out / INSTALL_HOST / "rootfs")
+    qcow2 = synthetic_disk(work, out / INSTALL_HOST / "rootfs", inv.host(INSTALL_HOST))
     disk = prepare(qcow2, work / "booted")
     rows = [("stand-in disk (NOT an install)", "built", f"{time.monotonic() - t0:.0f}")]
     return _finish(rows, ok=boot_and_check(work, out, inv, disk, rows))

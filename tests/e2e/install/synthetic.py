@@ -15,6 +15,8 @@ import os
 import subprocess
 from pathlib import Path
 
+from cloudbr.model import Host
+
 from ..cloudbr_cases import enable_units
 from ..image import GuestImage
 from .disk import debugfs
@@ -48,7 +50,7 @@ def tree_requests(tree: Path) -> list[str]:
     return out
 
 
-def synthetic_disk(work: Path, tree: Path) -> Path:
+def synthetic_disk(work: Path, tree: Path, host: Host) -> Path:
     """work/synthetic.qcow2: the stand-in disk described above."""
     image = GuestImage.ensure()
     raw = work / "synthetic.raw"
@@ -61,7 +63,7 @@ def synthetic_disk(work: Path, tree: Path) -> Path:
     fs = f"{raw}?offset={PART_OFFSET}"
     release = debugfs(fs, "ls /boot").split("vmlinuz-", 1)[1].split()[0]
     (work / "grub.cfg").write_text(grub_cfg(release))
-    enable_units(tree)
+    enable_units(tree, host)
     requests = ["mkdir /boot/grub", f"write {work / 'grub.cfg'} /boot/grub/grub.cfg"]
     requests += [f"rm {CASE_WANTS}", *tree_requests(tree)]
     debugfs(fs, *requests, write=True)

@@ -1,5 +1,5 @@
 """What the target releases' own versions do with the rendered files, where the Debian 12
-consumers of this machine cannot show it (facts in cloudbr.platform_versions; each test
+consumers of this machine cannot show it (facts in cloudbr.platforms; each test
 names the source it was read from)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 from cloudbr import cli, render
 from cloudbr.carriers import preseed
 from cloudbr.model import Backend, Distro, Host
-from cloudbr.platform_versions import PLATFORMS, platform
+from cloudbr.platforms import PLATFORMS, platform
 from cloudbr.render import eni, ifcfg, netplan, ovs_firstboot
 from tests.conftest import EXAMPLES
 from tests.support.debian_installer import run_in_debian_root, run_installer

@@ -1,0 +1,160 @@
+"""The types of the platform registry (cloudbr.platforms holds the entries): what a platform
+is made of, its network stacks, installer carriers and consumer versions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from cloudbr.model import Backend, Distro, Family
+
+Version = tuple[int, ...]
+
+# other_config:bond-primary exists in OVS since 2.14 (vswitchd/vswitch.xml); older versions
+# ignore the key silently.
+OVS_BOND_PRIMARY: Version = (2, 14)
+# Netplan's `link-local` key appeared in 0.39; 0.36 refuses the whole file on an unknown key.
+NETPLAN_LINK_LOCAL: Version = (0, 39)
+# openvswitch 2.9.0-2.9.2's ifupdown hook ran `ifup` on ${IFACE} instead of each bond member
+# (debian/ifupdown.sh; fixed in 2.9.3): members need a stanza of their own to come up.
+OVS_HOOK_UPS_MEMBERS: Version = (2, 9, 3)
+
+
+class NetworkStack(StrEnum):
+    """What writes and applies a backend's network configuration on the installed host."""
+
+    IFCFG = "ifcfg"  # initscripts' network-scripts (the `network` service; ifup-ovs for OVS)
+    NM_KEYFILE = "nm-keyfile"  # NetworkManager keyfiles (system-connections/*.nmconnection)
+    NETPLAN = "netplan"  # netplan, rendered to systemd-networkd
+    NETPLAN_OVS = "netplan-ovs"  # netplan's own openvswitch section (netplan >= 0.100)
+    IFUPDOWN = "ifupdown"  # /etc/network/interfaces (Debian's OVS ifupdown hook for OVS)
+    OVS_FIRSTBOOT = "ovs-firstboot"  # cloudbr's first-boot program builds the OVS topology
+
+
+class InstallerCarrier(StrEnum):
+    KICKSTART = "kickstart"  # anaconda
+    PRESEED = "preseed"  # debian-installer
+    AUTOINSTALL = "autoinstall"  # subiquity (Ubuntu 20.04+), cloud-init user-data
+
+
+class KernelArgs(StrEnum):
+    """How the installed system's kernel command line gets the host's arguments."""
+
+    BOOTLOADER = "bootloader"  # the installer's bootloader line (kickstart `bootloader --append`)
+    GRUB_DROPIN = "grub-dropin"  # /etc/default/grub.d/*.cfg in the tree, then update-grub
+
+
+class CloudStackStatus(StrEnum):
+    """The platform as a KVM host of Apache CloudStack 4.20."""
+
+    SUPPORTED = "supported"
+    NOT_TESTED = "not tested"
+    DROPPED = "dropped"
+
+
+@dataclass(frozen=True)
+class Repo:
+    name: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Installer:
+    """The installer that installs the platform and how cloudbr speaks to it."""
+
+    carrier: InstallerCarrier
+    program: str  # in messages: "anaconda", "debian-installer", "subiquity"
+    dialect: str  # kickstart: the pykickstart version; preseed/autoinstall: the suite
+    mirror: str  # default install source
+    # Default repositories next to the mirror, used only when the inventory sets no mirror.
+    repos: tuple[Repo, ...] = ()
+    ovs_repo: str | None = None  # where Open vSwitch comes from when the base has none
+    # URL schemes the installer can fetch its mirror with; empty: any.
+    mirror_schemes: tuple[str, ...] = ()
+    # Ubuntu's archive: restricted/universe components and the security and updates pockets.
+    ubuntu_archive: bool = False
+    # The installer's kernel and initrd below a PXE server's tftp_root.
+    pxe_kernel: str = ""
+    pxe_initrd: str = ""
+
+
+@dataclass(frozen=True)
+class PerBackend:
+    """A value for each backend."""
+
+    linuxbridge: tuple[str, ...] = ()
+    ovs: tuple[str, ...] = ()
+
+    def __call__(self, backend: Backend) -> tuple[str, ...]:
+        return self.ovs if backend is Backend.OVS else self.linuxbridge
+
+
+@dataclass(frozen=True)
+class Stacks:
+    linuxbridge: tuple[NetworkStack, ...]
+    ovs: tuple[NetworkStack, ...]
+
+    def __call__(self, backend: Backend) -> tuple[NetworkStack, ...]:
+        return self.ovs if backend is Backend.OVS else self.linuxbridge
+
+
+@dataclass(frozen=True)
+class Image:
+    """What scripts/build-image.sh and the DIB elements need (DISTRO_NAME, DIB_RELEASE)."""
+
+    element: str  # DIB distribution element
+    distro_name: str  # DIB's DISTRO_NAME
+    release: str  # DIB_RELEASE
+    mirror: str  # DIB_DISTRIBUTION_MIRROR default
+
+
+@dataclass(frozen=True)
+class Platform:
+    id: Distro
+    name: str
+    family: Family
+    release: str
+    stacks: Stacks  # per backend, in the order their renderers run
+    installer: Installer
+    kernel_args: KernelArgs
+    cloudstack: CloudStackStatus
+    # What the installer installs (beyond its base) and what it removes, per backend.
+    packages: PerBackend
+    purge: PerBackend
+    # Services the installer enables and disables, per backend.
+    enable: PerBackend
+    disable: PerBackend
+    ovs_service: str  # the unit that runs ovsdb-server and ovs-vswitchd
+    # The platform's own network units, which the OVS first boot runs after.
+    network_units: tuple[str, ...]
+    # Consumer versions (None: not on the platform, or not what its networking uses).
+    ovs: Version
+    systemd: Version
+    cloud_init: Version
+    netplan: Version | None = None
+    network_manager: Version | None = None
+    # Whether ifupdown's dns-nameservers/dns-search reach the resolver: only through
+    # resolvconf's ifupdown hook, which the platform's install must bring.
+    eni_dns_reaches_resolver: bool = False
+    # The tree pins cloud-init (/etc/cloud/cloud.cfg.d): no network rendering on later boots,
+    # no renaming of the host.
+    cloud_init_settings: bool = False
+    image: Image | None = None  # None: no DIB image build for this platform yet
+    # cloudbr renders this platform; False: the schema accepts it, `check` refuses it.
+    rendered: bool = False
+
+    @property
+    def ovs_bond_primary(self) -> bool:
+        return self.ovs >= OVS_BOND_PRIMARY
+
+    @property
+    def netplan_link_local(self) -> bool:
+        return self.netplan is not None and self.netplan >= NETPLAN_LINK_LOCAL
+
+    @property
+    def ovs_hook_ups_members(self) -> bool:
+        return self.ovs >= OVS_HOOK_UPS_MEMBERS
+
+    @property
+    def backends(self) -> tuple[Backend, ...]:
+        return tuple(b for b in Backend if self.stacks(b))

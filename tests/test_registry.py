@@ -1,0 +1,144 @@
+"""The platform registry is the one place that knows distros: every id has an entry, a
+rendered platform has a renderer for each of its stacks and a carrier for its installer, no
+module outside it branches on a distro, and every rendered file says what it is (its role)."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import pytest
+
+from cloudbr import carriers, cli, platforms, render
+from cloudbr.files import Role
+from cloudbr.inventory import InventoryError, parse_inventory
+from cloudbr.model import Backend, Distro
+from cloudbr.platform_types import CloudStackStatus, InstallerCarrier, NetworkStack
+from tests.test_eni import HOSTS, VARIANT, variant
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "cloudbr"
+# The registry, its types, its report and the model (which defines the enums).
+REGISTRY = {"platforms.py", "platform_types.py", "platform_report.py", "model.py"}
+
+
+def test_every_distro_id_has_one_entry() -> None:
+    assert list(platforms.PLATFORMS) == list(Distro)
+    for distro, p in platforms.PLATFORMS.items():
+        assert p.id is distro
+        assert p.backends == tuple(Backend), distro
+
+
+def test_cloudstack_4_20_support_status() -> None:
+    status = {d.value: p.cloudstack for d, p in platforms.PLATFORMS.items()}
+    supported = {d for d, s in status.items() if s is CloudStackStatus.SUPPORTED}
+    assert supported == {"el8", "el9", "ubuntu2004", "ubuntu2204", "ubuntu2404"}
+    assert status["debian12"] is CloudStackStatus.NOT_TESTED
+    assert {d for d, s in status.items() if s is CloudStackStatus.DROPPED} == {
+        "centos7",
+        "ubuntu1804",
+    }
+
+
+@pytest.mark.parametrize("p", platforms.rendered(), ids=lambda p: p.id.value)
+def test_rendered_platforms_have_their_renderers_and_carrier(p: platforms.Platform) -> None:
+    assert p.installer.carrier in carriers.INSTALLER_CARRIERS
+    assert p.kernel_args in render.KERNEL_ARGS_RENDERERS
+    for backend in Backend:
+        for stack in p.stacks(backend):
+            assert render.STACK_RENDERERS.get(stack), (p.id, backend, stack)
+
+
+def test_unrendered_platforms_are_refused_by_check() -> None:
+    pending = [p for p in platforms.PLATFORMS.values() if not p.rendered]
+    assert pending, "every platform renders: drop this test"
+    for p in pending:
+        doc = VARIANT.replace("distro: debian12", f"distro: {p.id.value}")
+        with pytest.raises(InventoryError) as exc:
+            parse_inventory(doc, "inv.yaml")
+        assert f"distro {p.id.value!r} is not supported yet" in "\n".join(exc.value.lines)
+
+
+def test_a_stack_is_only_what_the_renderers_know() -> None:
+    """NM keyfiles and netplan's OVS have no renderer yet: no rendered platform uses them."""
+    used = {s for p in platforms.rendered() for b in Backend for s in p.stacks(b)}
+    assert used <= set(render.STACK_RENDERERS)
+    assert set(render.STACK_RENDERERS) <= set(NetworkStack)
+    assert set(carriers.INSTALLER_CARRIERS) <= set(InstallerCarrier)
+
+
+def test_every_rootfs_file_has_a_role() -> None:
+    roles = set()
+    for host in [*HOSTS.values(), variant(distro="centos7"), variant("ovs", distro="centos7")]:
+        for path, f in render.rootfs(host).items():
+            assert f.role is not Role.ARTIFACT, (host.hostname, path, f.renderer)
+            roles.add(f.role)
+    # ACCESS comes from the carriers, ARTIFACT is what they make.
+    assert roles == set(Role) - {Role.ACCESS, Role.ARTIFACT}
+
+
+def _distro_references(tree: ast.AST) -> list[str]:
+    """`Distro.X`, `Family.X`, `.family` and `.is_ubuntu` uses: branching on a distro."""
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute):
+            base = node.value
+            if isinstance(base, ast.Name) and base.id in ("Distro", "Family"):
+                out.append(f"{node.lineno}: {base.id}.{node.attr}")
+            elif node.attr == "is_ubuntu":
+                out.append(f"{node.lineno}: .{node.attr}")
+            elif node.attr == "family" and not (isinstance(base, ast.Name) and base.id == "self"):
+                out.append(f"{node.lineno}: .{node.attr}")  # (eni's stanzas: inet/inet6)
+    return out
+
+
+def test_no_distro_conditionals_outside_the_registry() -> None:
+    found = {}
+    for path in sorted(SRC.rglob("*.py")):
+        if path.name in REGISTRY:
+            continue
+        refs = _distro_references(ast.parse(path.read_text(), str(path)))
+        if refs:
+            found[str(path.relative_to(SRC))] = refs
+    assert found == {}
+
+
+def test_distro_comparisons_are_found() -> None:
+    """The check above can fail: it finds each way of naming a distro."""
+    code = "if host.distro is Distro.EL8 or p.family is Family.RHEL or host.distro.is_ubuntu: pass"
+    assert len(_distro_references(ast.parse(code))) == 4
+
+
+def test_platforms_command_prints_the_registry(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["platforms", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [p["id"] for p in doc] == [d.value for d in Distro]
+    by_id = {p["id"]: p for p in doc}
+    assert by_id["centos7"]["stacks"] == {
+        "linuxbridge": ["ifcfg"],
+        "ovs": ["ifcfg", "ovs-firstboot"],
+    }
+    assert by_id["debian12"]["installer"]["carrier"] == "preseed"
+    assert by_id["debian12"]["cloudstack"] == "not tested"
+    assert by_id["ubuntu2404"]["versions"]["ovs"] == "3.3"
+    assert [p["id"] for p in doc if p["rendered"]] == [p.id.value for p in platforms.rendered()]
+    assert cli.main(["platforms"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == [
+        "ID",
+        "NAME",
+        "BACKENDS",
+        "LINUXBRIDGE",
+        "OVS",
+        "INSTALLER",
+        "CLOUDSTACK",
+    ]
+    rows = {line.split()[0]: line for line in lines[1:]}
+    assert list(rows) == [d.value for d in Distro]
+    assert rows["centos7"].split()[3:7] == [
+        "linuxbridge,ovs",
+        "ifcfg",
+        "ifcfg+ovs-firstboot",
+        "kickstart",
+    ]
+    assert rows["el9"].endswith("supported (not rendered yet)")
