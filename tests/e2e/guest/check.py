@@ -360,7 +360,7 @@ def failover(spec: dict[str, Any], rep: Reporter) -> dict[str, Any]:
     bond = spec.get("bond", "bond0")
     miimon = int(spec.get("miimon") or running_miimon(spec))
     detected = (
-        {"ok": False, "error": armed_error}
+        {"ok": False, "error": armed_error, "target_ms": 2 * miimon}
         if armed_error
         else detect.measure(bond, before, miimon, bool(spec.get("ovs")))
     )
