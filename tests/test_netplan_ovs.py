@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cloudbr import platforms
+from cloudbr import platforms, topology
 from cloudbr.carriers import cloudinit
 from cloudbr.inventory import InventoryError, parse_inventory
 from cloudbr.model import Host, OvsLacp
@@ -95,8 +95,7 @@ def test_netplan_builds_the_ovs_topology(name: str, tmp_path: Path, ovsdb: OvsDb
         assert ovsdb.vsctl("br-exists", bridge.name) == ""
         assert ovsdb.get("Bridge", bridge.name, "fail_mode") == "standalone"
         assert ovsdb.vsctl("br-get-external-id", bridge.name, "cloudbr-owner") == host.hostname
-        uplink = getattr(bridge.uplink, "name", bridge.uplink)
-        assert ovsdb.ports(bridge.name) == ({str(uplink)} if uplink else set())
+        assert ovsdb.ports(bridge.name) == ({bridge.uplink_name} if bridge.uplink_name else set())
     for bridge in host.bridges:
         if bridge.vlan is not None:
             assert ovsdb.vsctl("br-to-parent", bridge.name) == bridge.vlan.parent_bridge
@@ -110,6 +109,10 @@ def test_netplan_builds_the_ovs_topology(name: str, tmp_path: Path, ovsdb: OvsDb
     for bridge in host.bridges:
         unit = network[f"{bridge.name}.network"]
         assert values(unit, "Network", "Address") == [str(a) for a in bridge.addresses]
+    # Effective MTUs (cloudbr.topology): a bond's on its members, a VLAN's on its fake bridge.
+    for name, mtu in topology.mtus(host).items():
+        unit = network[f"{name}.network"]
+        assert values(unit, "Link", "MTUBytes") == ([str(mtu)] if mtu else []), name
     gateways = values(network[f"{host.primary_bridge.name}.network"], "Route", "Gateway")
     assert gateways == [str(g) for g in (host.gateway4, host.gateway6) if g]
 

@@ -39,6 +39,7 @@ from cloudbr.files import SECRET, File, FileMap, Role
 from cloudbr.iso import build_iso
 from cloudbr.model import Host, Nic
 from cloudbr.platforms import platform
+from cloudbr.topology import install_nic
 
 NAME = "autoinstall"
 DIR = "autoinstall"
@@ -52,20 +53,6 @@ B64_WIDTH = 76
 # apt repositories name the release as their component (`deb URL noble 4.20`).
 CLOUDSTACK_RELEASE = "4.20"
 PACKAGE_AGENT = "cloudstack-agent"
-
-
-def install_nic(host: Host) -> str | None:
-    """The NIC the installer configures: the management bridge's uplink, or a member of its
-    bond (its primary, else its first)."""
-    bridge = host.primary_bridge
-    uplink: object = bridge.vlan.device if bridge.vlan else bridge.uplink
-    device = getattr(uplink, "name", uplink)
-    if device is None:
-        return None
-    bond = next((b for b in host.bonds if b.name == device), None)
-    if bond is None:
-        return str(device)
-    return bond.primary or bond.members[0]
 
 
 def _install_ethernet(nic: Nic) -> dict[str, Any]:

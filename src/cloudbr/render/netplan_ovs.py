@@ -30,6 +30,7 @@ from cloudbr.files import HEADER, SECRET, File, FileMap, Role
 from cloudbr.model import Bond, Bridge, Host, OvsLacp
 from cloudbr.platforms import ovs_bond_options, platform
 from cloudbr.render import netplan
+from cloudbr.topology import bridge_mtu
 
 NAME = "netplan_ovs"
 NETPLAN_FILE = netplan.NETPLAN_FILE
@@ -80,7 +81,8 @@ def _bond(host: Host, bond: Bond) -> dict[str, Any]:
     ovs["other-config"] = other_config(host, bond)
     ovs["external-ids"] = _owner(host)
     conf["openvswitch"] = ovs
-    return netplan._with_mtu(conf, bond.mtu)
+    # No MTU here: an OVS bond is no kernel device; its members carry its MTU (topology).
+    return conf
 
 
 def _addressing(bridge: Bridge, default: bool) -> dict[str, Any]:
@@ -95,19 +97,12 @@ def _addressing(bridge: Bridge, default: bool) -> dict[str, Any]:
     return conf
 
 
-def _uplink(bridge: Bridge) -> str | None:
-    uplink: object = bridge.uplink
-    name = getattr(uplink, "name", uplink)  # a device name, or an Uplink naming one
-    return None if name is None else str(name)
-
-
 def _bridge(host: Host, bridge: Bridge, default: bool) -> dict[str, Any]:
     conf = netplan._no_dhcp()
-    uplink = _uplink(bridge)
-    conf["interfaces"] = [uplink] if uplink else []
+    conf["interfaces"] = [bridge.uplink_name] if bridge.uplink_name else []
     conf.update(_addressing(bridge, default))
     conf["openvswitch"] = {"fail-mode": FAIL_MODE, "external-ids": _owner(host)}
-    return netplan._with_mtu(conf, bridge.mtu)
+    return netplan._with_mtu(conf, bridge_mtu(host, bridge))
 
 
 def _vlan_bridge(host: Host, bridge: Bridge, default: bool) -> dict[str, Any]:
@@ -118,14 +113,14 @@ def _vlan_bridge(host: Host, bridge: Bridge, default: bool) -> dict[str, Any]:
     conf["link"] = bridge.vlan.parent_bridge
     conf.update(_addressing(bridge, default))
     conf["openvswitch"] = {"external-ids": _owner(host)}
-    return netplan._with_mtu(conf, bridge.mtu or bridge.vlan.mtu)
+    return netplan._with_mtu(conf, bridge_mtu(host, bridge))
 
 
 def network_config(host: Host) -> dict[str, Any]:
     """The version-2 mapping of the whole OVS topology (no `network:` key, no renderer)."""
     default = netplan.to_default(host)
     config: dict[str, Any] = {"version": 2}
-    config["ethernets"] = {nic.name: netplan._ethernet(nic) for nic in host.nics}
+    config["ethernets"] = {nic.name: netplan._ethernet(host, nic) for nic in host.nics}
     if host.bonds:
         config["bonds"] = {bond.name: _bond(host, bond) for bond in host.bonds}
     config["bridges"] = {b.name: _bridge(host, b, default) for b in host.plain_bridges}
