@@ -3,7 +3,8 @@
 #
 #   scripts/build-image.sh [--install-deps] [--check] [DISTRO [BACKEND]]
 #
-#   DISTRO   debian12 | ubuntu1804 | centos7 | el8 | el9   (or the DISTRO variable)
+#   DISTRO   debian12 | ubuntu1804 | ubuntu2004 | ubuntu2204 | ubuntu2404 | centos7 | el8 | el9
+#            (or the DISTRO variable)
 #   BACKEND  linuxbridge | ovs                      (or the BACKEND variable)
 #
 # Output (IMAGE_DIR, default images/):
@@ -137,15 +138,18 @@ DISTRO=${positional[0]:-${DISTRO:-}}
 BACKEND=${positional[1]:-${BACKEND:-}}
 
 case "$DISTRO" in
-    debian12 | ubuntu1804 | centos7 | el8 | el9) ;;
-    "") die "DISTRO is not set: use DISTRO=debian12|ubuntu1804|centos7|el8|el9" ;;
-    *) die "unsupported DISTRO=$DISTRO (debian12, ubuntu1804, centos7, el8 or el9)" ;;
+    debian12 | ubuntu1804 | ubuntu2004 | ubuntu2204 | ubuntu2404 | centos7 | el8 | el9) ;;
+    "") die "DISTRO is not set: use DISTRO=debian12|ubuntu1804|ubuntu2004|ubuntu2204|ubuntu2404|centos7|el8|el9" ;;
+    *) die "unsupported DISTRO=$DISTRO (debian12, ubuntu1804, ubuntu2004, ubuntu2204, ubuntu2404, centos7, el8 or el9)" ;;
 esac
 case "$BACKEND" in
     linuxbridge | ovs) ;;
     "") die "BACKEND is not set: use BACKEND=linuxbridge|ovs" ;;
     *) die "unsupported BACKEND=$BACKEND (linuxbridge or ovs)" ;;
 esac
+if [ "$DISTRO/$BACKEND" = ubuntu2004/ovs ]; then
+    die "ubuntu2004 has no ovs backend: its netplan 0.99 has no Open vSwitch support (netplan >= 0.100); use BACKEND=linuxbridge, or DISTRO=ubuntu2204|ubuntu2404"
+fi
 IMAGE_LAYOUT=${IMAGE_LAYOUT:-partitioned}
 case "$IMAGE_LAYOUT" in
     partitioned | flat) ;;
@@ -175,9 +179,14 @@ case "$DISTRO" in
         # /debian-security path that bookworm's security suite lives under.
         export DIB_DEBIAN_SECURITY_MIRROR=${DIB_DEBIAN_SECURITY_MIRROR:-http://security.debian.org/debian-security}
         ;;
-    ubuntu1804)
+    ubuntu1804 | ubuntu2004 | ubuntu2204 | ubuntu2404)
         BASE_ELEMENT=ubuntu-minimal
-        export DIB_RELEASE=bionic
+        case "$DISTRO" in
+            ubuntu1804) export DIB_RELEASE=bionic ;;
+            ubuntu2004) export DIB_RELEASE=focal ;;
+            ubuntu2204) export DIB_RELEASE=jammy ;;
+            ubuntu2404) export DIB_RELEASE=noble ;;
+        esac
         export DIB_DISTRIBUTION_MIRROR=${DIB_DISTRIBUTION_MIRROR:-http://archive.ubuntu.com/ubuntu}
         if [ -z "${DIB_APT_KEYRING:-}" ] && [ -e /usr/share/keyrings/ubuntu-archive-keyring.gpg ]; then
             export DIB_APT_KEYRING=/usr/share/keyrings/ubuntu-archive-keyring.gpg
@@ -233,7 +242,7 @@ case "$DISTRO" in
         probe DIB_DISTRIBUTION_MIRROR "$DIB_DISTRIBUTION_MIRROR/dists/$DIB_RELEASE/Release" || true
         probe DIB_DEBIAN_SECURITY_MIRROR "$DIB_DEBIAN_SECURITY_MIRROR/dists/$DIB_RELEASE-security/Release" || true
         ;;
-    ubuntu1804)
+    ubuntu1804 | ubuntu2004 | ubuntu2204 | ubuntu2404)
         probe DIB_DISTRIBUTION_MIRROR "$DIB_DISTRIBUTION_MIRROR/dists/$DIB_RELEASE/Release" || true
         ;;
     centos7)
@@ -271,7 +280,7 @@ if [ ${#unreachable[@]} -gt 0 ]; then
             debian12)
                 echo "Set DIB_DISTRIBUTION_MIRROR (and DIB_DEBIAN_SECURITY_MIRROR) to a reachable Debian mirror."
                 ;;
-            ubuntu1804)
+            ubuntu1804 | ubuntu2004 | ubuntu2204 | ubuntu2404)
                 echo "Set DIB_DISTRIBUTION_MIRROR to a reachable Ubuntu mirror (e.g. http://mirror.example/ubuntu)."
                 ;;
             centos7)
@@ -289,7 +298,7 @@ if [ ${#unreachable[@]} -gt 0 ]; then
     } >&2
     exit 2
 fi
-if [ "$DISTRO" = ubuntu1804 ]; then
+if [ "${DISTRO#ubuntu}" != "$DISTRO" ]; then
     if [ -z "${DIB_APT_KEYRING:-}" ]; then
         die "no Ubuntu archive keyring: set DIB_APT_KEYRING to ubuntu-archive-keyring.gpg (Debian 12 does not ship it; copy /usr/share/keyrings/ubuntu-archive-keyring.gpg from an Ubuntu host)"
     fi
@@ -317,7 +326,7 @@ if [ "$INSTALL_DEPS" = 1 ]; then
 fi
 need=(sudo qemu-img curl losetup mkfs.ext4)
 case "$DISTRO" in
-    debian12 | ubuntu1804) need+=(debootstrap) ;;
+    debian12 | ubuntu*) need+=(debootstrap) ;;
     centos7) need+=(kpartx xz) ;;
 esac
 [ "$IMAGE_LAYOUT" = flat ] || need+=(kpartx dmsetup sgdisk)

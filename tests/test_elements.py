@@ -447,3 +447,33 @@ def test_el_with_reachable_sources_stops_before_dib_saying_why(tmp_path: Path) -
     assert "sources OK" in output
     assert "build-image: building " not in output
     assert "the cloudbr elements do not build EL9 yet" in proc.stderr
+
+
+@pytest.mark.parametrize(("distro", "release"), [("ubuntu2204", "jammy"), ("ubuntu2404", "noble")])
+@pytest.mark.parametrize("backend", ["linuxbridge", "ovs"])
+def test_ubuntu_2204_2404_fail_fast_naming_mirror_and_keyring(
+    distro: str, release: str, backend: str, tmp_path: Path
+) -> None:
+    proc, output = run_build(distro, backend, DIB_DISTRIBUTION_MIRROR=f"{UNREACHABLE}/ubuntu")
+    assert proc.returncode != 0
+    assert_stopped_before_dib(output)
+    assert f"DIB_DISTRIBUTION_MIRROR={UNREACHABLE}/ubuntu" in proc.stderr
+    assert f"/dists/{release}/Release" in proc.stderr
+    mirror = tmp_path / "ubuntu"
+    (mirror / "dists" / release).mkdir(parents=True)
+    (mirror / "dists" / release / "Release").write_text(f"Suite: {release}\n")
+    env = {"DIB_DISTRIBUTION_MIRROR": f"file://{mirror}"}
+    proc, _ = run_build("--check", distro, backend, **env, DIB_APT_KEYRING=str(tmp_path / "no.gpg"))
+    assert proc.returncode != 0
+    assert "DIB_APT_KEYRING" in proc.stderr
+    keyring = tmp_path / "ubuntu-archive-keyring.gpg"
+    keyring.write_bytes(b"\x99")
+    proc, _ = run_build("--check", distro, backend, **env, DIB_APT_KEYRING=str(keyring))
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_ubuntu2004_image_refuses_ovs() -> None:
+    proc, output = run_build("ubuntu2004", "ovs")
+    assert proc.returncode != 0
+    assert_stopped_before_dib(output)
+    assert "ubuntu2004 has no ovs backend" in proc.stderr

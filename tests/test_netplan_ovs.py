@@ -232,7 +232,9 @@ def test_cleanup_waits_for_vswitchd(tmp_path: Path) -> None:
     good = verify()
     assert (good.returncode, good.stderr) == (0, ""), good.stderr
     # systemd reads the drop-in for netplan's unit: a broken value in it is reported.
-    dropin.write_text(f.content.decode().replace("=60s", "=sixty"))
+    broken = f.content.decode().replace(f"={netplan_ovs.CLEANUP_TIMEOUT}", "=sixty")
+    assert broken != f.content.decode()
+    dropin.write_text(broken)
     assert "TimeoutStartSec" in verify().stderr
     merged = parse_unit(unit.read_text() + "\n" + f.content.decode())
     assert "ovs-vswitchd.service" in values(merged, "Unit", "After")
