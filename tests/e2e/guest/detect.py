@@ -18,6 +18,7 @@ the target is 2 x miimon (the bond polls the carrier every miimon ms).
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import subprocess
 import time
@@ -32,8 +33,13 @@ _OVS_LINE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)Z\|\d+\|bond\|\w+
 
 
 def _write(name: str, value: str, append: bool = False) -> None:
-    with open(TRACEFS / name, "a" if append else "w") as fh:
-        fh.write(value + "\n")
+    """As the shell's `echo value >[>] file`: open(2) + write(2). Python's open(..., "a")
+    would also lseek to the end, which tracefs' kprobe_events refuses (EINVAL)."""
+    fd = os.open(TRACEFS / name, os.O_WRONLY | (os.O_APPEND if append else os.O_TRUNC))
+    try:
+        os.write(fd, (value + "\n").encode())
+    finally:
+        os.close(fd)
 
 
 # Tried in order: the kernels differ in which fetch-argument forms they take.
