@@ -3,7 +3,7 @@
 #
 #   scripts/build-image.sh [--install-deps] [--check] [DISTRO [BACKEND]]
 #
-#   DISTRO   debian12 | ubuntu1804 | centos7        (or the DISTRO variable)
+#   DISTRO   debian12 | ubuntu1804 | centos7 | el8 | el9   (or the DISTRO variable)
 #   BACKEND  linuxbridge | ovs                      (or the BACKEND variable)
 #
 # Output (IMAGE_DIR, default images/):
@@ -137,9 +137,9 @@ DISTRO=${positional[0]:-${DISTRO:-}}
 BACKEND=${positional[1]:-${BACKEND:-}}
 
 case "$DISTRO" in
-    debian12 | ubuntu1804 | centos7) ;;
-    "") die "DISTRO is not set: use DISTRO=debian12|ubuntu1804|centos7" ;;
-    *) die "unsupported DISTRO=$DISTRO (debian12, ubuntu1804 or centos7)" ;;
+    debian12 | ubuntu1804 | centos7 | el8 | el9) ;;
+    "") die "DISTRO is not set: use DISTRO=debian12|ubuntu1804|centos7|el8|el9" ;;
+    *) die "unsupported DISTRO=$DISTRO (debian12, ubuntu1804, centos7, el8 or el9)" ;;
 esac
 case "$BACKEND" in
     linuxbridge | ovs) ;;
@@ -192,6 +192,17 @@ case "$DISTRO" in
         VENV=${DIB_VENV_CENTOS7:-$ROOT/.venv-image-centos7}
         DIB_PINS=$CENTOS7_DIB_PINS
         ;;
+    el8 | el9)
+        # DIB's rhel element on an EL GenericCloud image (Rocky, Alma, RHEL, Oracle Linux):
+        # DIB_LOCAL_IMAGE, or the image directory DIB_CLOUD_IMAGES (Rocky's by default); the
+        # packages from DIB_DISTRIBUTION_MIRROR (BaseOS/AppStream), Open vSwitch from the
+        # CentOS NFV SIG (DIB_CLOUDBR_OVS_EL_REPO).
+        BASE_ELEMENT=rhel
+        export DIB_RELEASE=${DISTRO#el}
+        export DIB_DISTRIBUTION_MIRROR=${DIB_DISTRIBUTION_MIRROR:-https://dl.rockylinux.org/pub/rocky}
+        DIB_CLOUD_IMAGES=${DIB_CLOUD_IMAGES:-https://dl.rockylinux.org/pub/rocky/$DIB_RELEASE/images/x86_64}
+        export DIB_CLOUD_IMAGES
+        ;;
 esac
 
 # probe VARIABLE URL: is URL (from VARIABLE) reachable? Local paths and
@@ -237,6 +248,20 @@ case "$DISTRO" in
             probe DIB_CLOUDBR_OVS_CENTOS7_REPO "${ovs_repo%/}/repodata/repomd.xml" || true
         fi
         ;;
+    el8 | el9)
+        if [ -n "${DIB_LOCAL_IMAGE:-}" ]; then
+            probe DIB_LOCAL_IMAGE "$DIB_LOCAL_IMAGE" || true
+        else
+            probe DIB_CLOUD_IMAGES "$DIB_CLOUD_IMAGES/Rocky-$DIB_RELEASE-GenericCloud-Base.latest.x86_64.qcow2" || true
+        fi
+        for repo in BaseOS AppStream; do
+            probe DIB_DISTRIBUTION_MIRROR "$DIB_DISTRIBUTION_MIRROR/$DIB_RELEASE/$repo/x86_64/os/repodata/repomd.xml" || true
+        done
+        if [ "$BACKEND" = ovs ]; then
+            ovs_repo=${DIB_CLOUDBR_OVS_EL_REPO:-https://mirror.stream.centos.org/SIGs/$DIB_RELEASE-stream/nfv/x86_64/openvswitch-2/}
+            probe DIB_CLOUDBR_OVS_EL_REPO "${ovs_repo%/}/repodata/repomd.xml" || true
+        fi
+        ;;
 esac
 if [ ${#unreachable[@]} -gt 0 ]; then
     {
@@ -254,6 +279,12 @@ if [ ${#unreachable[@]} -gt 0 ]; then
                 echo "reachable directory holding CentOS-7-x86_64-GenericCloud.qcow2.xz), and DIB_DISTRIBUTION_MIRROR"
                 echo "to a reachable CentOS 7 mirror or vault copy (the directory holding 7/os/x86_64)."
                 ;;
+            el8 | el9)
+                echo "Set DIB_DISTRIBUTION_MIRROR to a reachable EL$DIB_RELEASE mirror (the directory holding"
+                echo "$DIB_RELEASE/BaseOS/x86_64/os and $DIB_RELEASE/AppStream/x86_64/os), DIB_LOCAL_IMAGE to a local EL$DIB_RELEASE"
+                echo "GenericCloud qcow2 (or DIB_CLOUD_IMAGES to a directory holding Rocky's), and for ovs"
+                echo "DIB_CLOUDBR_OVS_EL_REPO to a reachable CentOS NFV SIG (or RDO) Open vSwitch repository."
+                ;;
         esac
     } >&2
     exit 2
@@ -266,6 +297,14 @@ if [ "$DISTRO" = ubuntu1804 ]; then
 fi
 [ -z "${DIB_APT_KEYRING:-}" ] || [ -r "$DIB_APT_KEYRING" ] || die "DIB_APT_KEYRING=$DIB_APT_KEYRING is not a readable file"
 say "sources OK"
+case "$DISTRO" in
+    el8 | el9)
+        # Honest stop: the elements do not yet install NetworkManager's keyfile stack (their
+        # EL package map is CentOS 7's: bridge-utils, network-scripts). Kickstart and the seed
+        # ISO are the EL carriers today.
+        die "$DISTRO images: the cloudbr elements do not build EL$DIB_RELEASE yet; install with the kickstart (cloudbr render: kickstart.cfg) or boot a stock EL$DIB_RELEASE cloud image with the host's seed.iso"
+        ;;
+esac
 if [ "$CHECK_ONLY" = 1 ]; then
     exit 0
 fi

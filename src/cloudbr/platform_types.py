@@ -31,6 +31,16 @@ class NetworkStack(StrEnum):
     OVS_FIRSTBOOT = "ovs-firstboot"  # cloudbr's first-boot program builds the OVS topology
 
 
+# Stacks whose files cloud-init's own renderers (sysconfig, netplan, eni) write as faithfully
+# from the seed's network-config v2: there cloud-init renders a linux-bridge host's network.
+# Not NetworkManager keyfiles: cloud-init 23.4 (EL 9.4) renders with sysconfig by default
+# (ifcfg files, which EL9 deprecates) and its NetworkManager renderer drops the bond's miimon
+# and leaves IPv6 on; the seed carries the keyfiles themselves, with cloud-init's network off.
+CLOUD_INIT_RENDERS: frozenset[NetworkStack] = frozenset(
+    {NetworkStack.IFCFG, NetworkStack.NETPLAN, NetworkStack.IFUPDOWN}
+)
+
+
 class InstallerCarrier(StrEnum):
     KICKSTART = "kickstart"  # anaconda
     PRESEED = "preseed"  # debian-installer

@@ -83,7 +83,8 @@ def _el(release: str, name: str, ovs_package: str, **versions: tuple[int, ...]) 
         ),
         kernel_args=KernelArgs.BOOTLOADER,
         cloudstack=CloudStackStatus.SUPPORTED,
-        packages=PerBackend(linuxbridge=(), ovs=(ovs_package, "NetworkManager-ovs")),
+        # No NetworkManager-ovs: NetworkManager leaves the OVS devices alone (render.nm_keyfile).
+        packages=PerBackend(linuxbridge=("NetworkManager",), ovs=("NetworkManager", ovs_package)),
         purge=PerBackend(),
         enable=EL_ENABLE,
         disable=PerBackend(),
@@ -93,6 +94,7 @@ def _el(release: str, name: str, ovs_package: str, **versions: tuple[int, ...]) 
         systemd=versions["systemd"],
         cloud_init=(23, 4),
         network_manager=versions["network_manager"],
+        rendered=True,
     )
 
 
