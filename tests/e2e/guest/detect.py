@@ -126,7 +126,7 @@ def detection(
         return out
     if ovs:
         switch = re.compile(
-            rf"bond {re.escape(bond)}: active (?:member|interface|slave) is now (\S+)"
+            rf"bond {re.escape(bond)}: active (?:member|interface|slave) is now ([^\s,]+)"
         )
         down = re.compile(rf"(?:member|interface|slave) {re.escape(member)}: link state down")
         kind = "ovs"
