@@ -41,6 +41,15 @@ CLOUD_INIT_RENDERS: frozenset[NetworkStack] = frozenset(
 )
 
 
+class Resolver(StrEnum):
+    """Where a DNS server must go to reach the platform's resolver when no ifup runs (the OVS
+    first-boot program's dns step)."""
+
+    RESOLVCONF = "resolvconf"  # resolvconf -a IFACE.inet, as ifupdown's resolvconf hook does
+    RESOLVED = "resolved"  # systemd-resolved's per-link settings (resolvectl)
+    FILE = "file"  # /etc/resolv.conf itself
+
+
 class InstallerCarrier(StrEnum):
     KICKSTART = "kickstart"  # anaconda
     PRESEED = "preseed"  # debian-installer
@@ -146,6 +155,7 @@ class Platform:
     # Whether ifupdown's dns-nameservers/dns-search reach the resolver: only through
     # resolvconf's ifupdown hook, which the platform's install must bring.
     eni_dns_reaches_resolver: bool = False
+    resolver: Resolver = Resolver.FILE
     # The tree pins cloud-init (/etc/cloud/cloud.cfg.d): no network rendering on later boots,
     # no renaming of the host.
     cloud_init_settings: bool = False

@@ -41,6 +41,7 @@ from cloudbr.platform_types import (
     PerBackend,
     Platform,
     Repo,
+    Resolver,
     Stacks,
 )
 
@@ -104,6 +105,7 @@ def _ubuntu(release: str, codename: str, **versions: tuple[int, ...]) -> Platfor
         id=Distro(ident),
         name=f"Ubuntu {release}",
         family=Family.DEBIAN,
+        resolver=Resolver.RESOLVED,
         release=release,
         stacks=UBUNTU_STACKS,
         installer=Installer(
@@ -188,6 +190,7 @@ _ALL = (
         id=Distro.UBUNTU1804,
         name="Ubuntu 18.04",
         family=Family.DEBIAN,
+        resolver=Resolver.RESOLVED,
         release="18.04",
         # Netplan cannot express OVS bonds and fake bridges: ifupdown and the first boot do.
         stacks=Stacks(linuxbridge=(S.NETPLAN,), ovs=(S.IFUPDOWN, S.OVS_FIRSTBOOT)),
@@ -256,6 +259,7 @@ _ALL = (
         cloud_init=(22, 4),
         netplan=(0, 106),
         eni_dns_reaches_resolver=True,
+        resolver=Resolver.RESOLVCONF,
         cloud_init_settings=True,
         image=Image("debian-minimal", "debian", "bookworm", DEBIAN_ARCHIVE),
         rendered=True,

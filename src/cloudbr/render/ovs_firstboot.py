@@ -14,7 +14,7 @@ from functools import cache
 
 from cloudbr import templates, topology
 from cloudbr.files import HEADER, File, FileMap, Role
-from cloudbr.model import Family, Host
+from cloudbr.model import Host
 from cloudbr.platforms import platform
 
 NAME = "ovs-firstboot"
@@ -40,15 +40,6 @@ def _program() -> bytes:
     return (templates.image_root() / PROGRAM_SOURCE).read_bytes()
 
 
-def resolver(host: Host) -> str:
-    """Where the platform's resolver takes DNS servers from on a host whose bridges no ifup
-    brought up: resolvconf (ifupdown's dns-* options go there), systemd-resolved, or the file."""
-    p = platform(host)
-    if p.eni_dns_reaches_resolver:
-        return "resolvconf"
-    return "file" if p.family is Family.RHEL else "resolved"
-
-
 def _words(host: Host, step: topology.Step) -> list[str]:
     match step:
         case topology.WantBridge(name):
@@ -71,7 +62,13 @@ def _words(host: Host, step: topology.Step) -> list[str]:
         case topology.WantNoAddress(dev):
             return ["no-address", dev]
         case topology.WantDns(link, servers, search):
-            return ["dns", resolver(host), link, *servers, *(["--", *search] if search else [])]
+            return [
+                "dns",
+                platform(host).resolver.value,
+                link,
+                *servers,
+                *(["--", *search] if search else []),
+            ]
 
 
 def plan_text(host: Host) -> str:
@@ -104,7 +101,7 @@ def unit(host: Host) -> str:
 
 def render(host: Host) -> FileMap:
     return {
-        SCRIPT: File(program(), 0o755, NAME, Role.PROGRAM),
-        PLAN: File.text(plan_text(host), renderer=NAME, role=Role.NETWORK),
+        SCRIPT: File(program(), 0o755, NAME, Role.SHARED_PROGRAM),
+        PLAN: File.text(plan_text(host), renderer=NAME, role=Role.FIRSTBOOT_PLAN),
         UNIT_PATH: File.text(unit(host), renderer=NAME, role=Role.UNIT),
     }
