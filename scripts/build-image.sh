@@ -3,7 +3,8 @@
 #
 #   scripts/build-image.sh [--install-deps] [--check] [DISTRO [BACKEND]]
 #
-#   DISTRO   debian12 | ubuntu1804 | centos7        (or the DISTRO variable)
+#   DISTRO   a platform with an image build (scripts/image-platforms.sh, from
+#            `cloudbr platforms`: centos7, ubuntu1804, debian12) (or DISTRO)
 #   BACKEND  linuxbridge | ovs                      (or the BACKEND variable)
 #
 # Output (IMAGE_DIR, default images/):
@@ -19,7 +20,8 @@
 #                   are missing (apt-get under /tmp/cloudbr-apt.lock) first
 #   --check         validate arguments and probe mirrors/base images, then stop
 #   --venv-only     only create/refresh the pinned DIB virtualenv and print its
-#                   path (DISTRO=centos7: the CentOS 7 one); no DISTRO needed
+#                   path (a DISTRO whose DIB is pinned, e.g. centos7: that one);
+#                   no DISTRO needed
 #
 # Variables (see docs/images.md for all of them):
 #   IMAGE_LAYOUT=partitioned|flat  partitioned (default): DIB "vm" element, MBR
@@ -39,10 +41,13 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PROG=build-image
 
-# The last diskimage-builder release that still builds CentOS 7 (its centos7
-# element and CentOS 7 support in the centos element were dropped in 3.34.0),
-# with the flake8 it accepts; everything else comes from requirements-image.txt.
-CENTOS7_DIB_PINS="diskimage-builder==3.33.0 flake8==6.1.0 pycodestyle==2.11.1 pyflakes==3.1.0"
+# The platforms with an image build and their DIB settings (generated from
+# cloudbr's platform registry): IMAGE_PLATFORMS and image_platform ID, which sets
+# PLATFORM_ELEMENT, _DISTRO_NAME, _RELEASE, _MIRROR, _DIB_PINS (a pinned
+# diskimage-builder, e.g. 3.33.0 for CentOS 7, the last that builds it; else
+# requirements-image.txt), _OVS_REPO_PATH and _OVS_PURGE.
+# shellcheck source=scripts/image-platforms.sh
+. "$ROOT/scripts/image-platforms.sh"
 
 say() { printf '%s: %s\n' "$PROG" "$*" >&2; }
 die() {
@@ -118,13 +123,21 @@ install_host_packages() {
             as_root flock /tmp/cloudbr-apt.lock apt-get install -y -q "${missing[@]}" >&2; }
 }
 
+# The pinned DIB's virtualenv of platform $1 (DIB_VENV_CENTOS7 for CentOS 7's).
+pinned_venv() {
+    local var
+    var=DIB_VENV_$(printf '%s' "$1" | tr '[:lower:]' '[:upper:]')
+    echo "${!var:-$ROOT/.venv-image-$1}"
+}
+
 if [ "$VENV_ONLY" = 1 ]; then
     if [ "$INSTALL_DEPS" = 1 ]; then
         install_host_packages || die "could not install the packages of scripts/apt-image.txt"
     fi
-    if [ "${DISTRO:-${positional[0]:-}}" = centos7 ]; then
-        venv=${DIB_VENV_CENTOS7:-$ROOT/.venv-image-centos7}
-        ensure_venv "$venv" "$CENTOS7_DIB_PINS" || die "could not install $CENTOS7_DIB_PINS into $venv"
+    d=${DISTRO:-${positional[0]:-}}
+    if [ -n "$d" ] && image_platform "$d" && [ -n "$PLATFORM_DIB_PINS" ]; then
+        venv=$(pinned_venv "$d")
+        ensure_venv "$venv" "$PLATFORM_DIB_PINS" || die "could not install $PLATFORM_DIB_PINS into $venv"
     else
         venv=${DIB_VENV:-$ROOT/.venv-image}
         ensure_venv "$venv" "" || die "could not install requirements-image.txt into $venv"
@@ -136,11 +149,8 @@ fi
 DISTRO=${positional[0]:-${DISTRO:-}}
 BACKEND=${positional[1]:-${BACKEND:-}}
 
-case "$DISTRO" in
-    debian12 | ubuntu1804 | centos7) ;;
-    "") die "DISTRO is not set: use DISTRO=debian12|ubuntu1804|centos7" ;;
-    *) die "unsupported DISTRO=$DISTRO (debian12, ubuntu1804 or centos7)" ;;
-esac
+[ -n "$DISTRO" ] || die "DISTRO is not set: use DISTRO=${IMAGE_PLATFORMS// /|}"
+image_platform "$DISTRO" || die "unsupported DISTRO=$DISTRO (${IMAGE_PLATFORMS// /, })"
 case "$BACKEND" in
     linuxbridge | ovs) ;;
     "") die "BACKEND is not set: use BACKEND=linuxbridge|ovs" ;;
@@ -165,32 +175,27 @@ export DIB_ROOT_LABEL=${DIB_ROOT_LABEL:-cloudimg-rootfs}
 # environment; the probes below make an unreachable source fail in seconds.
 # ---------------------------------------------------------------------------
 VENV=${DIB_VENV:-$ROOT/.venv-image}
-DIB_PINS=""
-case "$DISTRO" in
-    debian12)
-        BASE_ELEMENT=debian-minimal
-        export DIB_RELEASE=bookworm
-        export DIB_DISTRIBUTION_MIRROR=${DIB_DISTRIBUTION_MIRROR:-http://deb.debian.org/debian}
+DIB_PINS=$PLATFORM_DIB_PINS
+[ -z "$DIB_PINS" ] || VENV=$(pinned_venv "$DISTRO")
+BASE_ELEMENT=$PLATFORM_ELEMENT
+export DIB_CLOUDBR_PLATFORM=$DISTRO
+export DIB_RELEASE=$PLATFORM_RELEASE
+export DIB_DISTRIBUTION_MIRROR=${DIB_DISTRIBUTION_MIRROR:-$PLATFORM_MIRROR}
+# What DIB's distribution elements need besides (by DIB's DISTRO_NAME).
+case "$PLATFORM_DISTRO_NAME" in
+    debian)
         # DIB's own default (http://security.debian.org/) lacks the
         # /debian-security path that bookworm's security suite lives under.
         export DIB_DEBIAN_SECURITY_MIRROR=${DIB_DEBIAN_SECURITY_MIRROR:-http://security.debian.org/debian-security}
         ;;
-    ubuntu1804)
-        BASE_ELEMENT=ubuntu-minimal
-        export DIB_RELEASE=bionic
-        export DIB_DISTRIBUTION_MIRROR=${DIB_DISTRIBUTION_MIRROR:-http://archive.ubuntu.com/ubuntu}
+    ubuntu)
         if [ -z "${DIB_APT_KEYRING:-}" ] && [ -e /usr/share/keyrings/ubuntu-archive-keyring.gpg ]; then
             export DIB_APT_KEYRING=/usr/share/keyrings/ubuntu-archive-keyring.gpg
         fi
         ;;
-    centos7)
-        BASE_ELEMENT=centos
-        export DIB_RELEASE=7
-        export DIB_DISTRIBUTION_MIRROR=${DIB_DISTRIBUTION_MIRROR:-http://vault.centos.org/centos}
-        DIB_CLOUD_IMAGES=${DIB_CLOUD_IMAGES:-https://cloud.centos.org/centos/7/images}
+    centos)
+        DIB_CLOUD_IMAGES=${DIB_CLOUD_IMAGES:-https://cloud.centos.org/centos/$DIB_RELEASE/images}
         export DIB_CLOUD_IMAGES
-        VENV=${DIB_VENV_CENTOS7:-$ROOT/.venv-image-centos7}
-        DIB_PINS=$CENTOS7_DIB_PINS
         ;;
 esac
 
@@ -217,23 +222,23 @@ probe() {
 }
 
 say "probing sources for $DISTRO/$BACKEND (timeout ${IMAGE_PROBE_TIMEOUT}s)"
-case "$DISTRO" in
-    debian12)
+case "$PLATFORM_DISTRO_NAME" in
+    debian)
         probe DIB_DISTRIBUTION_MIRROR "$DIB_DISTRIBUTION_MIRROR/dists/$DIB_RELEASE/Release" || true
         probe DIB_DEBIAN_SECURITY_MIRROR "$DIB_DEBIAN_SECURITY_MIRROR/dists/$DIB_RELEASE-security/Release" || true
         ;;
-    ubuntu1804)
+    ubuntu)
         probe DIB_DISTRIBUTION_MIRROR "$DIB_DISTRIBUTION_MIRROR/dists/$DIB_RELEASE/Release" || true
         ;;
-    centos7)
+    centos)
         if [ -n "${DIB_LOCAL_IMAGE:-}" ]; then
             probe DIB_LOCAL_IMAGE "$DIB_LOCAL_IMAGE" || true
         else
-            probe DIB_CLOUD_IMAGES "$DIB_CLOUD_IMAGES/CentOS-7-x86_64-GenericCloud.qcow2.xz" || true
+            probe DIB_CLOUD_IMAGES "$DIB_CLOUD_IMAGES/CentOS-$DIB_RELEASE-x86_64-GenericCloud.qcow2.xz" || true
         fi
-        probe DIB_DISTRIBUTION_MIRROR "$DIB_DISTRIBUTION_MIRROR/7/os/x86_64/repodata/repomd.xml" || true
-        if [ "$BACKEND" = ovs ]; then
-            ovs_repo=${DIB_CLOUDBR_OVS_CENTOS7_REPO:-$DIB_DISTRIBUTION_MIRROR/7/cloud/x86_64/openstack-train/}
+        probe DIB_DISTRIBUTION_MIRROR "$DIB_DISTRIBUTION_MIRROR/$DIB_RELEASE/os/x86_64/repodata/repomd.xml" || true
+        if [ "$BACKEND" = ovs ] && [ -n "$PLATFORM_OVS_REPO_PATH" ]; then
+            ovs_repo=${DIB_CLOUDBR_OVS_CENTOS7_REPO:-$DIB_DISTRIBUTION_MIRROR/$PLATFORM_OVS_REPO_PATH}
             probe DIB_CLOUDBR_OVS_CENTOS7_REPO "${ovs_repo%/}/repodata/repomd.xml" || true
         fi
         ;;
@@ -242,23 +247,23 @@ if [ ${#unreachable[@]} -gt 0 ]; then
     {
         echo "$PROG: error: cannot reach what the $DISTRO build needs:"
         for u in "${unreachable[@]}"; do echo "  $u"; done
-        case "$DISTRO" in
-            debian12)
+        case "$PLATFORM_DISTRO_NAME" in
+            debian)
                 echo "Set DIB_DISTRIBUTION_MIRROR (and DIB_DEBIAN_SECURITY_MIRROR) to a reachable Debian mirror."
                 ;;
-            ubuntu1804)
+            ubuntu)
                 echo "Set DIB_DISTRIBUTION_MIRROR to a reachable Ubuntu mirror (e.g. http://mirror.example/ubuntu)."
                 ;;
-            centos7)
-                echo "Set DIB_LOCAL_IMAGE to a local CentOS-7-x86_64-GenericCloud qcow2 (or DIB_CLOUD_IMAGES to a"
-                echo "reachable directory holding CentOS-7-x86_64-GenericCloud.qcow2.xz), and DIB_DISTRIBUTION_MIRROR"
-                echo "to a reachable CentOS 7 mirror or vault copy (the directory holding 7/os/x86_64)."
+            centos)
+                echo "Set DIB_LOCAL_IMAGE to a local CentOS-$DIB_RELEASE-x86_64-GenericCloud qcow2 (or DIB_CLOUD_IMAGES to a"
+                echo "reachable directory holding CentOS-$DIB_RELEASE-x86_64-GenericCloud.qcow2.xz), and DIB_DISTRIBUTION_MIRROR"
+                echo "to a reachable CentOS $DIB_RELEASE mirror or vault copy (the directory holding $DIB_RELEASE/os/x86_64)."
                 ;;
         esac
     } >&2
     exit 2
 fi
-if [ "$DISTRO" = ubuntu1804 ]; then
+if [ "$PLATFORM_DISTRO_NAME" = ubuntu ]; then
     if [ -z "${DIB_APT_KEYRING:-}" ]; then
         die "no Ubuntu archive keyring: set DIB_APT_KEYRING to ubuntu-archive-keyring.gpg (Debian 12 does not ship it; copy /usr/share/keyrings/ubuntu-archive-keyring.gpg from an Ubuntu host)"
     fi
@@ -277,9 +282,9 @@ if [ "$INSTALL_DEPS" = 1 ]; then
     install_host_packages || die "could not install the packages of scripts/apt-image.txt"
 fi
 need=(sudo qemu-img curl losetup mkfs.ext4)
-case "$DISTRO" in
-    debian12 | ubuntu1804) need+=(debootstrap) ;;
-    centos7) need+=(kpartx xz) ;;
+case "$PLATFORM_DISTRO_NAME" in
+    debian | ubuntu) need+=(debootstrap) ;;
+    centos) need+=(kpartx xz) ;;
 esac
 [ "$IMAGE_LAYOUT" = flat ] || need+=(kpartx dmsetup sgdisk)
 for tool in "${need[@]}"; do
@@ -371,7 +376,8 @@ done
 # which DIB configured with the same console and root label).
 cmdline="root=LABEL=$DIB_ROOT_LABEL ro console=tty0 console=ttyS0,115200"
 [ "${DIB_CLOUDBR_ETHN_NAMES:-1}" = 1 ] && cmdline="$cmdline net.ifnames=0 biosdevname=0"
-[ "$DISTRO/$BACKEND" = ubuntu1804/ovs ] && cmdline="$cmdline netcfg/do_not_use_netplan=true"
+# An OVS image whose platform purges netplan (Ubuntu 18.04), as its preseed says too.
+[ "$BACKEND" = ovs ] && [ -n "$PLATFORM_OVS_PURGE" ] && cmdline="$cmdline netcfg/do_not_use_netplan=true"
 echo "$cmdline" >"$out.cmdline"
 
 cat >"$out.json" <<EOF
