@@ -45,7 +45,8 @@ PROG=build-image
 # cloudbr's platform registry): IMAGE_PLATFORMS and image_platform ID, which sets
 # PLATFORM_ELEMENT, _DISTRO_NAME, _RELEASE, _MIRROR, _DIB_PINS (a pinned
 # diskimage-builder, e.g. 3.33.0 for CentOS 7, the last that builds it; else
-# requirements-image.txt), _OVS_REPO_PATH and _OVS_PURGE.
+# requirements-image.txt), _OVS_REPO_PATH (below the mirror), _OVS_REPO (the
+# installer's), _OVS_PURGE and _ELEMENTS (1: the cloudbr elements build it).
 # shellcheck source=scripts/image-platforms.sh
 . "$ROOT/scripts/image-platforms.sh"
 
@@ -197,6 +198,14 @@ case "$PLATFORM_DISTRO_NAME" in
         DIB_CLOUD_IMAGES=${DIB_CLOUD_IMAGES:-https://cloud.centos.org/centos/$DIB_RELEASE/images}
         export DIB_CLOUD_IMAGES
         ;;
+    rhel)
+        # DIB's rhel element on an EL GenericCloud image (Rocky, Alma, RHEL, Oracle Linux):
+        # DIB_LOCAL_IMAGE, or the image directory DIB_CLOUD_IMAGES (Rocky's by default); the
+        # packages from DIB_DISTRIBUTION_MIRROR (BaseOS/AppStream), Open vSwitch from the
+        # CentOS NFV SIG (DIB_CLOUDBR_OVS_EL_REPO).
+        DIB_CLOUD_IMAGES=${DIB_CLOUD_IMAGES:-$PLATFORM_MIRROR/$DIB_RELEASE/images/x86_64}
+        export DIB_CLOUD_IMAGES
+        ;;
 esac
 
 # probe VARIABLE URL: is URL (from VARIABLE) reachable? Local paths and
@@ -242,6 +251,20 @@ case "$PLATFORM_DISTRO_NAME" in
             probe DIB_CLOUDBR_OVS_CENTOS7_REPO "${ovs_repo%/}/repodata/repomd.xml" || true
         fi
         ;;
+    rhel)
+        if [ -n "${DIB_LOCAL_IMAGE:-}" ]; then
+            probe DIB_LOCAL_IMAGE "$DIB_LOCAL_IMAGE" || true
+        else
+            probe DIB_CLOUD_IMAGES "$DIB_CLOUD_IMAGES/Rocky-$DIB_RELEASE-GenericCloud-Base.latest.x86_64.qcow2" || true
+        fi
+        for repo in BaseOS AppStream; do
+            probe DIB_DISTRIBUTION_MIRROR "$DIB_DISTRIBUTION_MIRROR/$DIB_RELEASE/$repo/x86_64/os/repodata/repomd.xml" || true
+        done
+        if [ "$BACKEND" = ovs ]; then
+            ovs_repo=${DIB_CLOUDBR_OVS_EL_REPO:-$PLATFORM_OVS_REPO}
+            probe DIB_CLOUDBR_OVS_EL_REPO "${ovs_repo%/}/repodata/repomd.xml" || true
+        fi
+        ;;
 esac
 if [ ${#unreachable[@]} -gt 0 ]; then
     {
@@ -259,6 +282,12 @@ if [ ${#unreachable[@]} -gt 0 ]; then
                 echo "reachable directory holding CentOS-$DIB_RELEASE-x86_64-GenericCloud.qcow2.xz), and DIB_DISTRIBUTION_MIRROR"
                 echo "to a reachable CentOS $DIB_RELEASE mirror or vault copy (the directory holding $DIB_RELEASE/os/x86_64)."
                 ;;
+            rhel)
+                echo "Set DIB_DISTRIBUTION_MIRROR to a reachable EL$DIB_RELEASE mirror (the directory holding"
+                echo "$DIB_RELEASE/BaseOS/x86_64/os and $DIB_RELEASE/AppStream/x86_64/os), DIB_LOCAL_IMAGE to a local EL$DIB_RELEASE"
+                echo "GenericCloud qcow2 (or DIB_CLOUD_IMAGES to a directory holding Rocky's), and for ovs"
+                echo "DIB_CLOUDBR_OVS_EL_REPO to a reachable CentOS NFV SIG (or RDO) Open vSwitch repository."
+                ;;
         esac
     } >&2
     exit 2
@@ -271,6 +300,11 @@ if [ "$PLATFORM_DISTRO_NAME" = ubuntu ]; then
 fi
 [ -z "${DIB_APT_KEYRING:-}" ] || [ -r "$DIB_APT_KEYRING" ] || die "DIB_APT_KEYRING=$DIB_APT_KEYRING is not a readable file"
 say "sources OK"
+if [ "$PLATFORM_ELEMENTS" != 1 ]; then
+    # Honest stop: the elements do not install this platform's network stack yet (EL8/EL9:
+    # NetworkManager keyfiles). Its installer document and the seed ISO are its carriers.
+    die "$DISTRO images: the cloudbr elements do not build ${DISTRO^^} yet; install with the installer document (cloudbr render: e.g. kickstart.cfg) or boot a stock ${DISTRO^^} cloud image with the host's seed.iso"
+fi
 if [ "$CHECK_ONLY" = 1 ]; then
     exit 0
 fi

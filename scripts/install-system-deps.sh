@@ -31,3 +31,9 @@ if [[ ! -e $policy ]]; then
     "${sudo_cmd[@]}" chmod 755 "$policy"
 fi
 "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# network-manager is here for nmcli --offline and NetworkManager --print-config only: it must
+# never own this machine's network, not even after a reboot, so its units stay disabled.
+if [[ " ${missing[*]} " == *" network-manager "* ]]; then
+    "${sudo_cmd[@]}" systemctl disable NetworkManager.service NetworkManager-wait-online.service \
+        NetworkManager-dispatcher.service >/dev/null 2>&1 || true
+fi

@@ -149,7 +149,7 @@ def test_package_installs_are_all_mapped(name: str) -> None:
         for mapping in pkg_map.get(section, {}).values():
             assert set(mapping) <= set(installs), f"{name}: pkg-map maps unknown packages"
     releases = [m for by_release in pkg_map["release"].values() for m in by_release.values()]
-    assert len(releases) == len(platform_files.image_platforms())
+    assert len(releases) == len(platform_files.element_platforms())
     for mapping in releases:
         assert set(mapping) == set(installs), f"{name}: a release maps other packages"
 
@@ -416,3 +416,42 @@ def test_bad_arguments_are_rejected(
     assert proc.returncode != 0
     assert message in proc.stderr
     assert_stopped_before_dib(output)
+
+
+@pytest.mark.parametrize("distro", ["el8", "el9"])
+@pytest.mark.parametrize("backend", ["linuxbridge", "ovs"])
+def test_el_without_a_mirror_fails_fast_naming_the_variables(distro: str, backend: str) -> None:
+    proc, output = run_build(
+        distro,
+        backend,
+        DIB_DISTRIBUTION_MIRROR=f"{UNREACHABLE}/rocky",
+        DIB_CLOUD_IMAGES=f"{UNREACHABLE}/images",
+        DIB_CLOUDBR_OVS_EL_REPO=f"{UNREACHABLE}/nfv",
+    )
+    assert proc.returncode == 2
+    assert_stopped_before_dib(output)
+    release = distro[2:]
+    assert f"{UNREACHABLE}/rocky/{release}/BaseOS/x86_64/os/repodata/repomd.xml" in proc.stderr
+    assert "Set DIB_DISTRIBUTION_MIRROR to a reachable EL" in proc.stderr
+    assert f"DIB_CLOUD_IMAGES={UNREACHABLE}/images" in proc.stderr
+    assert (f"DIB_CLOUDBR_OVS_EL_REPO={UNREACHABLE}/nfv" in proc.stderr) == (backend == "ovs")
+
+
+def test_el_with_reachable_sources_stops_before_dib_saying_why(tmp_path: Path) -> None:
+    """The elements cannot build EL yet: the builder says so instead of failing inside DIB."""
+    for repo in ("BaseOS", "AppStream"):
+        meta = tmp_path / "mirror/9" / repo / "x86_64/os/repodata/repomd.xml"
+        meta.parent.mkdir(parents=True)
+        meta.write_text("<repomd/>")
+    image = tmp_path / "Rocky-9-GenericCloud.qcow2"
+    image.write_bytes(b"")
+    proc, output = run_build(
+        "el9",
+        "linuxbridge",
+        DIB_DISTRIBUTION_MIRROR=str(tmp_path / "mirror"),
+        DIB_LOCAL_IMAGE=str(image),
+    )
+    assert proc.returncode == 1
+    assert "sources OK" in output
+    assert "build-image: building " not in output
+    assert "the cloudbr elements do not build EL9 yet" in proc.stderr

@@ -384,8 +384,8 @@ CASES: list[tuple[str, str, str]] = [
     ),
     (
         "unsupported distro yet",
-        host(OK_HOST + "distro: el9\n"),
-        "inv.yaml:8:13: hosts[0].distro: distro 'el9' is not supported yet (supported: centos7, debian12, ubuntu1804)",
+        host(OK_HOST + "distro: ubuntu2404\n"),
+        "inv.yaml:8:13: hosts[0].distro: distro 'ubuntu2404' is not supported yet (supported: centos7, debian12, el8, el9, ubuntu1804)",
     ),
     (
         "OVS VLAN without a parent bridge",

@@ -60,7 +60,7 @@ def test_unrendered_platforms_are_refused_by_check() -> None:
 
 
 def test_a_stack_is_only_what_the_renderers_know() -> None:
-    """NM keyfiles and netplan's OVS have no renderer yet: no rendered platform uses them."""
+    """Every stack a rendered platform uses has its renderers."""
     used = {s for p in platforms.rendered() for b in Backend for s in p.stacks(b)}
     assert used <= set(render.STACK_RENDERERS)
     assert set(render.STACK_RENDERERS) <= set(NetworkStack)
@@ -141,7 +141,14 @@ def test_platforms_command_prints_the_registry(capsys: pytest.CaptureFixture[str
         "ifcfg+ovs-firstboot",
         "kickstart",
     ]
-    assert rows["el9"].endswith("supported (not rendered yet)")
+    assert rows["el9"].split()[4:9] == [
+        "linuxbridge,ovs",
+        "nm-keyfile",
+        "nm-keyfile+ovs-firstboot",
+        "kickstart",
+        "supported",
+    ]
+    assert rows["ubuntu2404"].endswith("supported (not rendered yet)")
 
 
 def test_generated_image_files_are_current() -> None:

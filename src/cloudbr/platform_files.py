@@ -32,10 +32,15 @@ def image_platforms() -> list[tuple[Platform, Image]]:
     return [(p, p.image) for p in rendered() if p.image is not None]
 
 
+def element_platforms() -> list[tuple[Platform, Image]]:
+    """Those the cloudbr elements build."""
+    return [(p, image) for p, image in image_platforms() if image.elements]
+
+
 def pkg_map(element: str) -> str:
     """DIB's pkg-map (its `release` section: distro -> release -> names) for one element."""
     releases: dict[str, dict[str, dict[str, str]]] = {}
-    for _, image in image_platforms():
+    for _, image in element_platforms():
         releases.setdefault(image.distro_name, {})[image.release] = image.package_names(element)
     doc = {"release": releases, "default": dict(dict(DEB_IMAGE_PACKAGES)[element])}
     return json.dumps(doc, indent=2) + "\n"
@@ -77,13 +82,13 @@ if [ -z "${{DIB_CLOUDBR_PLATFORM:-}}" ]; then
 
 def environment() -> str:
     out = [ENVIRONMENT_HEAD.format(generated=GENERATED)]
-    for p, image in image_platforms():
+    for p, image in element_platforms():
         out.append(f"        {image.distro_name}/{image.release}) DIB_CLOUDBR_PLATFORM={p.id} ;;\n")
     out.append(
         "    esac\nfi\nexport DIB_CLOUDBR_PLATFORM=${DIB_CLOUDBR_PLATFORM:-}\n"
         'case "${DIB_CLOUDBR_PLATFORM}" in\n'
     )
-    for p, image in image_platforms():
+    for p, image in element_platforms():
         out.append(f"    {p.id})\n")
         out += [f"        export {line}\n" for line in _facts(p, image)]
         out.append("        ;;\n")
@@ -113,7 +118,9 @@ def build_platforms() -> str:
             "MIRROR": image.mirror,
             "DIB_PINS": image.dib_pins,
             "OVS_REPO_PATH": image.ovs_repo_path,
+            "OVS_REPO": p.installer.ovs_repo or "",
             "OVS_PURGE": " ".join(p.purge(Backend.OVS)),
+            "ELEMENTS": "1" if image.elements else "0",
         }
         out.append(f"        {p.id})\n")
         out += [f"            PLATFORM_{k}={shlex.quote(v)}\n" for k, v in settings.items()]

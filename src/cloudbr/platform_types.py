@@ -31,6 +31,16 @@ class NetworkStack(StrEnum):
     OVS_FIRSTBOOT = "ovs-firstboot"  # cloudbr's first-boot program builds the OVS topology
 
 
+# Stacks whose files cloud-init's own renderers (sysconfig, netplan, eni) write as faithfully
+# from the seed's network-config v2: there cloud-init renders a linux-bridge host's network.
+# Not NetworkManager keyfiles: cloud-init 23.4 (EL 9.4) renders with sysconfig by default
+# (ifcfg files, which EL9 deprecates) and its NetworkManager renderer drops the bond's miimon
+# and leaves IPv6 on; the seed carries the keyfiles themselves, with cloud-init's network off.
+CLOUD_INIT_RENDERS: frozenset[NetworkStack] = frozenset(
+    {NetworkStack.IFCFG, NetworkStack.NETPLAN, NetworkStack.IFUPDOWN}
+)
+
+
 class InstallerCarrier(StrEnum):
     KICKSTART = "kickstart"  # anaconda
     PRESEED = "preseed"  # debian-installer
@@ -113,9 +123,11 @@ class Image:
     release: str  # DIB_RELEASE
     mirror: str  # DIB_DISTRIBUTION_MIRROR default
     # Package names per cloudbr element (cloudbr-kvm-host, cloudbr-linuxbridge, cloudbr-ovs).
-    packages: tuple[tuple[str, PackageNames], ...]
+    packages: tuple[tuple[str, PackageNames], ...] = ()
     # What renders the seed's network-config on a linux bridge image (cloud-init renderer).
-    cloud_init_renderer: str
+    cloud_init_renderer: str = ""
+    # False: build-image.sh probes the sources and stops (the elements cannot build it yet).
+    elements: bool = True
     services_enable: tuple[str, ...] = ()  # every image: the service that owns the network
     services_disable: tuple[str, ...] = ()  # every image: services that must not
     services_mask: tuple[str, ...] = ()

@@ -91,7 +91,8 @@ def _el(release: str, name: str, ovs_package: str, **versions: tuple[int, ...]) 
         ),
         kernel_args=KernelArgs.BOOTLOADER,
         cloudstack=CloudStackStatus.SUPPORTED,
-        packages=PerBackend(linuxbridge=(), ovs=(ovs_package, "NetworkManager-ovs")),
+        # No NetworkManager-ovs: NetworkManager leaves the OVS devices alone (render.nm_keyfile).
+        packages=PerBackend(linuxbridge=("NetworkManager",), ovs=("NetworkManager", ovs_package)),
         purge=PerBackend(),
         enable=EL_ENABLE,
         disable=PerBackend(),
@@ -101,6 +102,10 @@ def _el(release: str, name: str, ovs_package: str, **versions: tuple[int, ...]) 
         systemd=versions["systemd"],
         cloud_init=(23, 4),
         network_manager=versions["network_manager"],
+        # DIB's rhel element on a GenericCloud image (Rocky's by default); the elements do
+        # not install NetworkManager's keyfile stack yet.
+        image=Image("rhel", "rhel", release, "https://dl.rockylinux.org/pub/rocky", elements=False),
+        rendered=True,
     )
 
 

@@ -18,6 +18,7 @@ from cloudbr.carriers.embed import units_to_enable
 from cloudbr.inventory import load_inventory
 from cloudbr.model import Backend, Host, Inventory
 from cloudbr.pipeline import render_host
+from cloudbr.platforms import platform
 from cloudbr.render import rootfs as render_rootfs
 from cloudbr.writer import write_tree
 
@@ -47,6 +48,42 @@ def enable_units(rootfs: Path, host: Host) -> None:
         link.parent.mkdir(parents=True, exist_ok=True)
         if not link.is_symlink():
             link.symlink_to(f"/etc/systemd/system/{unit}")
+
+
+# The links `systemctl enable` makes for a platform's services, laid into a case's rootfs:
+# the harness image keeps NetworkManager disabled (it must not touch the ifupdown, netplan
+# and OVS cases), and the EL cases enable it as the kickstart's `services --enabled` does.
+# Test stand-in: EL names Open vSwitch's unit openvswitch.service, Debian (this guest)
+# openvswitch-switch.service (enabled in the image); the alias lets the EL units run here.
+SERVICE_LINKS: dict[str, tuple[tuple[str, str], ...]] = {
+    "NetworkManager": (
+        (f"{WANTS}/NetworkManager.service", "/lib/systemd/system/NetworkManager.service"),
+        (
+            "etc/systemd/system/network-online.target.wants/NetworkManager-wait-online.service",
+            "/lib/systemd/system/NetworkManager-wait-online.service",
+        ),
+        (
+            "etc/systemd/system/dbus-org.freedesktop.nm-dispatcher.service",
+            "/lib/systemd/system/NetworkManager-dispatcher.service",
+        ),
+    ),
+    "openvswitch": (
+        (
+            "etc/systemd/system/openvswitch.service",
+            "/lib/systemd/system/openvswitch-switch.service",
+        ),
+    ),
+}
+
+
+def enable_services(rootfs: Path, host: Host) -> None:
+    """The platform's services to enable (an unknown name is a KeyError: add its links)."""
+    for service in platform(host).enable(host.backend):
+        for rel, target in SERVICE_LINKS[service]:
+            link = rootfs / rel
+            link.parent.mkdir(parents=True, exist_ok=True)
+            if not link.is_symlink():
+                link.symlink_to(target)
 
 
 def expect_for(host: Host, peers: list[Host]) -> dict[str, Any]:
@@ -104,6 +141,7 @@ def _case(
     seed: bool = False,
     failover: bool = False,
     firstboot_rerun: bool = False,
+    resolver_standin: bool = True,
 ) -> HostCase:
     macs = [n.mac for n in host.nics if n.mac]
     case = HostCase(name=host.hostname, expect=expect_for(host, peers), macs=macs or None)
@@ -123,6 +161,7 @@ def _case(
         for rel in drop:
             (rootfs / rel).unlink()
         enable_units(rootfs, host)
+        enable_services(rootfs, host)
         case.rootfs = rootfs
     if failover and peers:
         case.failover = {
@@ -132,7 +171,7 @@ def _case(
             "duration_s": 6,
             **({"ovs": True} if host.backend is Backend.OVS else {}),
         }
-    case.check_script = extra_check(out, host.hostname, firstboot_rerun)
+    case.check_script = extra_check(out, host.hostname, firstboot_rerun, resolver_standin)
     case.options["extra_check_timeout_s"] = 240
     # Bounds, not durations: a loaded 2-core machine has had OVS guests networked at ~300 s.
     case.options["wait_s"] = 300
@@ -225,12 +264,38 @@ def cloudbr_scenarios(out: Path) -> list[Scenario]:
         # backend, flat layout, plus only the test-only probe that runs check.py), each
         # booted with nothing but its host's seed ISO, pinging each other.
         Scenario("cloudbr-image-pair", image_pair(out, h["e2e-img-lb"], h["e2e-img-ovs"])),
+        *el_scenarios(out, h),
     ]
     for scenario in scenarios:
         # A wait bound, not a duration: the verify/drift extra check adds ~20-60 s of TCG time
         # per guest, which a loaded 2-core machine otherwise pushes past the 300 s default.
         scenario.boot_timeout_s = VERIFY_BOOT_TIMEOUT_S
     return scenarios
+
+
+def el_scenarios(out: Path, h: dict[str, Host]) -> list[Scenario]:
+    """Issue 14: EL9 hosts' trees on a Debian 12 guest with NetworkManager 1.42 (EL 9.2 ships
+    1.42.2). NetworkManager writes resolv.conf itself: no resolver stand-in."""
+    own = {"resolver_standin": False}
+    a, b, ovs = h["e2e-el-a"], h["e2e-el-b"], h["e2e-el-ovs"]
+    return [
+        # linux bridge from keyfiles: two hosts, pings over cloudbr0 and cloudbr100, failover
+        # of bond0's active member, power cycle.
+        Scenario(
+            "cloudbr-el-lb-pair",
+            [_case(out, a, [b], failover=True, **own), _case(out, b, [a], **own)],
+            power_cycles=1,
+        ),
+        # OVS built by the first-boot program with NetworkManager running and told to leave
+        # the OVS devices alone; next to an EL linux-bridge host.
+        Scenario(
+            "cloudbr-el-ovs",
+            [
+                _case(out, ovs, [b], failover=True, firstboot_rerun=True, **own),
+                _case(out, b, [ovs], **own),
+            ],
+        ),
+    ]
 
 
 def image_pair(out: Path, a: Host, b: Host) -> list[HostCase]:

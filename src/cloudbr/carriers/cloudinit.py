@@ -1,6 +1,6 @@
 """The three NoCloud documents (user-data, meta-data, network-config) for one host.
 
-Who owns the network is decided here, once, per backend:
+Who owns the network is decided here, once, per backend and network stack:
 - linux bridge: cloud-init renders it. network-config is our Netplan v2 mapping (the one
   /etc/netplan/90-cloudbr.yaml carries, but unwrapped and with the IPv6 default route as
   `gateway6`, so that cloud-init 19.4 (CentOS 7.9) reads and renders it), and write_files
@@ -14,6 +14,12 @@ Who owns the network is decided here, once, per backend:
 - Open vSwitch: cloud-init must not touch the network (`config: disabled`); write_files lays
   down the whole tree (ENI or ifcfg, the first-boot script and unit) and runcmd starts the
   first-boot service that builds the OVS topology.
+- NetworkManager keyfiles (EL8/EL9), both backends: as for Open vSwitch, cloud-init keeps
+  off the network and write_files carries the keyfiles (0600) and the conf.d drop-in;
+  cloud-init 23.4's renderers would give ifcfg files (sysconfig) or a bond without miimon and
+  with IPv6 on (NetworkManager). write_files runs after NetworkManager started, so runcmd
+  has it reload its configuration and profiles and bring the ports up
+  (`render.activation`), before the first-boot unit of an OVS host starts.
 """
 
 from __future__ import annotations
@@ -26,9 +32,12 @@ from typing import Any
 
 import yaml
 
+from cloudbr import render
 from cloudbr.carriers.embed import units_to_enable
 from cloudbr.files import File, FileMap, Role
 from cloudbr.model import Backend, Host
+from cloudbr.platform_types import CLOUD_INIT_RENDERS
+from cloudbr.platforms import platform
 from cloudbr.render import netplan
 
 USER_DATA_HEADER = "#cloud-config\n"
@@ -69,7 +78,9 @@ def dump(doc: Any) -> str:
 
 
 def cloud_init_owns_network(host: Host) -> bool:
-    return host.backend is Backend.LINUXBRIDGE
+    """Linux bridge on a platform whose network stacks cloud-init renders faithfully."""
+    stacks = set(platform(host).stacks(host.backend))
+    return host.backend is Backend.LINUXBRIDGE and stacks <= CLOUD_INIT_RENDERS
 
 
 def _is_text(content: bytes) -> bool:
@@ -120,7 +131,7 @@ def _users(host: Host) -> dict[str, Any]:
     return {"disable_root": False, "users": [root]}
 
 
-def _runcmd(carried: FileMap) -> dict[str, Any]:
+def _runcmd(host: Host, carried: FileMap) -> dict[str, Any]:
     cmds: list[list[str]] = []
     roles = {f.role for f in carried.values()}
     # write_files runs after systemd-modules-load and systemd-sysctl did at this first boot:
@@ -129,6 +140,9 @@ def _runcmd(carried: FileMap) -> dict[str, Any]:
         cmds.append(["systemctl", "restart", "systemd-modules-load.service"])
     if Role.SYSCTL in roles:
         cmds.append(["systemctl", "restart", "systemd-sysctl.service"])
+    if not cloud_init_owns_network(host):
+        # The tree's own network files, taken up by their running stack (NetworkManager).
+        cmds += render.activation(host)
     units = units_to_enable(carried)
     if units:
         cmds += [
@@ -154,7 +168,7 @@ def user_data(host: Host, tree: FileMap) -> dict[str, Any]:
     doc.update(_users(host))
     carried = {p: tree[p] for p in carried_paths(host, tree)}
     doc["write_files"] = [write_file_entry(p, f) for p, f in carried.items()]
-    doc.update(_runcmd(carried))
+    doc.update(_runcmd(host, carried))
     return doc
 
 

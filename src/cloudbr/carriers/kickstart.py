@@ -32,6 +32,7 @@ from cloudbr.model import Backend, Bridge, Host, Nic
 from cloudbr.platform_types import Repo
 from cloudbr.platforms import platform
 from cloudbr.render.ifcfg import SCRIPTS
+from cloudbr.render.nm_keyfile import CONNECTIONS
 
 NAME = "kickstart"
 OUTPUT = "kickstart.cfg"
@@ -41,6 +42,7 @@ FIREWALL_PORTS = ("1798:tcp", "16509:tcp", "16514:tcp", "5900-6100:tcp", "49152-
 
 AUTHORIZED_KEYS = embed.AUTHORIZED_KEYS
 INSTALLER_IFCFG_BACKUP = "/root/cloudbr-installer-ifcfg"
+INSTALLER_NM_BACKUP = "/root/cloudbr-installer-nm"
 
 
 def repos(host: Host) -> list[Repo]:
@@ -108,26 +110,36 @@ def _enable_units(tree: FileMap) -> str:
     return f'systemctl --root="${{cloudbr_sys:-/}}" enable {names}\n'
 
 
-def _finish_script(tree: FileMap) -> str:
-    """Shell run after the files are in place: set aside the installer's stale ifcfg files and
-    restore SELinux labels."""
-    prefix = f"{SCRIPTS}/"
+def _move_aside(
+    tree: FileMap, directory: str, pattern: str, always: tuple[str, ...], backup: str
+) -> str:
+    prefix = f"{directory}/"
     ours = {
         p[len(prefix) :] for p, f in tree.items() if f.role is Role.NETWORK and p.startswith(prefix)
     }
-    keep = sorted({"ifcfg-lo"} | ours)
+    keep = sorted(set(always) | ours)
     return f"""\
-# Move aside the installer's own ifcfg files (e.g. for its install-time device names):
-# only the host's files and initscripts' ifcfg-lo may come up at boot.
-cloudbr_sys=${{1:-/}}
-cloudbr_sys=${{cloudbr_sys%/}}
 cloudbr_keep={shlex.quote(" " + " ".join(keep) + " ")}
-for cloudbr_f in "$cloudbr_sys{SCRIPTS}"/ifcfg-*; do
+for cloudbr_f in "$cloudbr_sys{directory}"/{pattern}; do
     [ -e "$cloudbr_f" ] || continue
     case "$cloudbr_keep" in *" ${{cloudbr_f##*/}} "*) continue ;; esac
-    mkdir -p "$cloudbr_sys{INSTALLER_IFCFG_BACKUP}"
-    mv -f -- "$cloudbr_f" "$cloudbr_sys{INSTALLER_IFCFG_BACKUP}/"
+    mkdir -p "$cloudbr_sys{backup}"
+    mv -f -- "$cloudbr_f" "$cloudbr_sys{backup}/"
 done
+"""
+
+
+def _finish_script(tree: FileMap) -> str:
+    """Shell run after the files are in place: set aside the installer's stale interface
+    definitions and restore SELinux labels."""
+    return f"""\
+# Move aside the installer's own interface definitions (its install-time network: ifcfg
+# files up to EL8, NetworkManager keyfiles on EL9): only the host's files and initscripts'
+# ifcfg-lo may come up at boot.
+cloudbr_sys=${{1:-/}}
+cloudbr_sys=${{cloudbr_sys%/}}
+{_move_aside(tree, SCRIPTS, "ifcfg-*", ("ifcfg-lo",), INSTALLER_IFCFG_BACKUP)}\
+{_move_aside(tree, CONNECTIONS, "*.nmconnection", (), INSTALLER_NM_BACKUP)}\
 {_enable_units(tree)}# Files written from %post may lack their SELinux labels (e.g. /root/.ssh).
 if [ -z "$cloudbr_sys" ] && command -v restorecon >/dev/null 2>&1; then
     restorecon -R /etc /root || true

@@ -14,7 +14,16 @@ from cloudbr.files import FileMap, merge
 from cloudbr.model import Host
 from cloudbr.platform_types import KernelArgs, NetworkStack
 from cloudbr.platforms import platform
-from cloudbr.render import common, debian_extras, eni, ifcfg, netplan, ovs_firstboot, verify
+from cloudbr.render import (
+    common,
+    debian_extras,
+    eni,
+    ifcfg,
+    netplan,
+    nm_keyfile,
+    ovs_firstboot,
+    verify,
+)
 
 Renderer = Callable[[Host], FileMap]
 
@@ -23,7 +32,15 @@ STACK_RENDERERS: dict[NetworkStack, tuple[Renderer, ...]] = {
     NetworkStack.IFCFG: (ifcfg.render,),
     NetworkStack.NETPLAN: (netplan.render,),
     NetworkStack.IFUPDOWN: (eni.render,),
+    NetworkStack.NM_KEYFILE: (nm_keyfile.render,),
     NetworkStack.OVS_FIRSTBOOT: (ovs_firstboot.render,),
+}
+# Network stack -> the commands that make a running host take up that stack's files, where a
+# seed's write_files lays them down after the stack's daemon started (cloud-init's network
+# off). Stacks that read their files at boot, or whose first-boot unit the seed starts, have
+# none.
+STACK_ACTIVATION: dict[NetworkStack, Callable[[Host], list[list[str]]]] = {
+    NetworkStack.NM_KEYFILE: nm_keyfile.activation,
 }
 # How kernel arguments are set -> what the tree carries for it (BOOTLOADER: the carrier).
 KERNEL_ARGS_RENDERERS: dict[KernelArgs, tuple[Renderer, ...]] = {
@@ -41,6 +58,15 @@ def renderers_for(host: Host) -> list[Renderer]:
     for stack in p.stacks(host.backend):
         out += STACK_RENDERERS[stack]
     return out
+
+
+def activation(host: Host) -> list[list[str]]:
+    return [
+        cmd
+        for stack in platform(host).stacks(host.backend)
+        if stack in STACK_ACTIVATION
+        for cmd in STACK_ACTIVATION[stack](host)
+    ]
 
 
 def rootfs(host: Host) -> FileMap:

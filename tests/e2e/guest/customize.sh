@@ -17,6 +17,16 @@ printf 'auto lo\niface lo inet loopback\n\nsource /etc/network/interfaces.d/*\n'
 	>"$root/etc/network/interfaces"
 rm -f "$root"/etc/netplan/*.yaml
 
+# NetworkManager (for the EL8/EL9 keyfile cases) stays off: it must not touch the interfaces
+# of the ifupdown/netplan/OVS cases. The EL cases enable it in their own rootfs (the links
+# `systemctl enable NetworkManager` makes). Disabled also removes its D-Bus activation alias.
+chroot "$root" systemctl disable NetworkManager.service NetworkManager-wait-online.service \
+	NetworkManager-dispatcher.service >/dev/null 2>&1
+if chroot "$root" systemctl is-enabled --quiet NetworkManager.service; then
+	echo "customize: NetworkManager is still enabled" >&2
+	exit 1
+fi
+
 # Root on the serial console, passwordless, auto-login (debug only; isolated guests).
 chroot "$root" passwd -d root >/dev/null
 mkdir -p "$root/etc/systemd/system/serial-getty@ttyS0.service.d"

@@ -97,9 +97,22 @@ def addresses(dev: str) -> list[str]:
     ]
 
 
+def network_manager() -> bool:
+    """NetworkManager runs here (the EL cases' keyfiles)."""
+    return (
+        subprocess.run(["systemctl", "is-active", "--quiet", "NetworkManager.service"]).returncode
+        == 0
+    )
+
+
 def remove_bond_member() -> Callable[[], None]:
     bond = sorted(PLAN["bonds"])[-1]  # bond1: public traffic, no address, no failover test
     member = PLAN["bonds"][bond]["members"][-1]
+    if network_manager():
+        # NetworkManager re-attaches a port that `ip link set nomaster` takes out (within a
+        # second): an operator takes it out through NetworkManager, which then leaves it out.
+        sh("nmcli", "device", "disconnect", member)
+        return lambda: sh("nmcli", "device", "connect", member) and None
     sh("ip", "link", "set", member, "nomaster")
 
     def undo() -> None:
