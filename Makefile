@@ -41,8 +41,10 @@ lint: $(BIN)/cloudbr
 typecheck: $(BIN)/cloudbr
 	$(BIN)/mypy src
 
+# Two workers (pytest-xdist): this machine's two cores; each worker has its own session fixtures.
+UNIT_JOBS ?= 2
 unit: deps
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(UNIT_JOBS)
 
 ## e2e: boot QEMU guests and check the networks they come up with
 e2e: deps
@@ -54,7 +56,7 @@ e2e-install: deps
 	scripts/install-system-deps.sh scripts/apt-e2e.txt scripts/apt-e2e-install.txt
 	$(BIN)/python -m tests.e2e.install
 
-## bench: 1,000-host render benchmark
+## bench: check and render of 1,000 and 10,000 generated hosts, with targets
 bench: deps
 	$(BIN)/python -m bench
 

@@ -23,7 +23,8 @@ from cloudbr.model import Host
 @dataclass(frozen=True)
 class Run:
     seconds: float
-    peak_rss_kib: int
+    peak_rss_kib: int  # the largest single process of the tree (workers included)
+    cpu_seconds: float  # user + system of the process and every worker it waited for
 
 
 def run(argv: Sequence[str]) -> Run:
@@ -36,7 +37,7 @@ def run(argv: Sequence[str]) -> Run:
     err = proc.stderr.read().decode() if proc.stderr else ""
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}:\n{err}")
-    return Run(seconds, usage.ru_maxrss)
+    return Run(seconds, usage.ru_maxrss, usage.ru_utime + usage.ru_stime)
 
 
 def cloudbr(*args: str) -> list[str]:

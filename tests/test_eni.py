@@ -225,9 +225,11 @@ def test_linux_bridge_stanzas(name: str, tmp_path: Path) -> None:
         users += [v.name for v in host.vlans_on(bond.name)]
         assert all(auto.index(bond.name) < auto.index(u) for u in users)
         for member in bond.members:
-            # Members are enslaved by bond-slaves, never brought up on their own.
+            # Members are enslaved by bond-slaves, never brought up on their own; their MTU
+            # (their own, else the bond's) is written as in every other format.
             assert member not in auto
-            assert options(path, st, member) == {}
+            mtu = host.nic(member).mtu or bond.mtu
+            assert options(path, st, member) == ({"mtu": [str(mtu)]} if mtu else {})
     for vlan in host.vlans:
         assert options(path, st, vlan.name)["vlan-raw-device"] == [vlan.device]
         assert auto.index(vlan.name) < auto.index(vlan.bridge)

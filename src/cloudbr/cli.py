@@ -16,12 +16,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from cloudbr import __version__, daytwo, platform_report, platforms, progress
-from cloudbr.files import FileMap
 from cloudbr.inventory import InventoryError, json_schema, load_inventory
 from cloudbr.model import Backend, Host, Inventory
+from cloudbr.parallel import Stager, default_jobs
 from cloudbr.pipeline import render_host, site_names, site_trees
 from cloudbr.templates import image_root
-from cloudbr.writer import OutputError, write_tree
+from cloudbr.writer import OutputError, stage_host, write_staged
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 # Platforms that `cloudbr image` builds: rendered, with a DIB build.
@@ -40,6 +40,14 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("-o", "--output", type=Path, required=True, metavar="OUT")
     r.add_argument("--host", action="append", default=[], metavar="NAME", help="only this host")
     r.add_argument("-q", "--quiet", action="store_true")
+    r.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=default_jobs(),
+        metavar="N",
+        help="render in N processes (default: the cores available, %(default)s); same output",
+    )
     r.add_argument(
         "--prune",
         action="store_true",
@@ -107,25 +115,26 @@ def _select(inv: Inventory, names: list[str]) -> list[Host]:
     return hosts
 
 
-def _render(inv: Inventory, out: Path, names: list[str], quiet: bool, prune: bool) -> int:
-    hosts = _select(inv, names)
+def _render(inv: Inventory, out: Path, args: argparse.Namespace) -> int:
+    hosts = _select(inv, args.host)
     summary: list[str] = []
 
-    def rendered() -> Iterator[tuple[str, FileMap]]:
-        for h in progress.track(hosts, quiet):
-            files = render_host(h)
-            extra = sorted(p for p in files if not p.startswith("rootfs/"))
-            rootfs = len(files) - len(extra)
-            summary.append(f"{out / h.hostname}: {rootfs} rootfs files, {', '.join(extra)}")
-            yield h.hostname, files
+    def staged(stager: Stager, stage: Path) -> Iterator[str]:
+        for s in progress.track(stager.stage(stage), args.quiet, total=len(hosts)):
+            extra = ", ".join(s.artifacts)
+            summary.append(f"{out / s.name}: {s.rootfs_files} rootfs files, {extra}")
+            yield s.name
         for name, site_files in site_trees(inv):
+            stage_host(stage, name, site_files)
             summary.append(f"{out / name}: {len(site_files)} files")
-            yield name, site_files
+            yield name
 
-    keep = {h.hostname for h in inv.hosts} | site_names(inv) if prune else None
-    removed = write_tree(out, rendered(), prune=keep)
+    keep = {h.hostname for h in inv.hosts} | site_names(inv) if args.prune else None
+    # The workers fork here, before the writer's lock and any progress bar's thread.
+    with Stager(hosts, render_host, args.jobs) as stager:
+        removed = write_staged(out, lambda stage: staged(stager, stage), prune=keep)
     summary += [f"{out / name}: removed (no longer in the inventory)" for name in removed]
-    if not quiet:
+    if not args.quiet:
         print("\n".join(summary))
     return EXIT_OK
 
@@ -157,7 +166,7 @@ def _command(args: argparse.Namespace) -> int:
         return _check(inv, args.json)
     if args.command in daytwo.COMMANDS:
         return daytwo.run(inv, args)
-    return _render(inv, args.output, args.host, args.quiet, args.prune)
+    return _render(inv, args.output, args)
 
 
 def _save_traceback() -> str:

@@ -23,7 +23,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from cloudbr.files import FileMap
@@ -101,7 +101,8 @@ def _write_file(root: Path, relpath: str, content: bytes, mode: int) -> None:
         os.fchmod(fh.fileno(), mode)
 
 
-def _stage_host(stage: Path, name: str, files: FileMap) -> None:
+def stage_host(stage: Path, name: str, files: FileMap) -> None:
+    """Write one tree into the stage (a name staged twice is an error: the first stays)."""
     root = stage / name
     root.mkdir(mode=0o755)
     os.chmod(root, 0o755)
@@ -173,17 +174,31 @@ def write_tree(
     so memory holds one host's files at a time, whatever the inventory's size.
     Raises OutputError or OSError; OUT is then as it was.
     """
+
+    def stage_all(stage: Path) -> Iterator[str]:
+        seen: set[str] = set()
+        for name, files in trees:
+            if name not in seen:  # a name given twice: its first tree is the one written
+                seen.add(name)
+                stage_host(stage, name, files)
+                yield name
+
+    return write_staged(out, stage_all, prune)
+
+
+def write_staged(
+    out: Path, stage_trees: Callable[[Path], Iterable[str]], prune: set[str] | None = None
+) -> list[str]:
+    """As `write_tree`, for trees staged by `stage_trees(stage)` (with `stage_host`, possibly
+    in other processes): it yields each name once its tree is wholly staged, and returns
+    only when nothing writes into the stage any more."""
     out = _output_dir(out.absolute())
     lock = _lock(out)
     try:
         _clean_stale_stages(out)
         stage = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=out))
         try:
-            names = []
-            for name, files in trees:
-                if name not in names:
-                    _stage_host(stage, name, files)
-                    names.append(name)
+            names = list(dict.fromkeys(stage_trees(stage)))
             _sync_filesystem(stage)  # everything staged is on disk before any swap
             for name in names:
                 _swap_in(out, stage, name)

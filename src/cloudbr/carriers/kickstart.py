@@ -28,11 +28,12 @@ from cloudbr import templates
 from cloudbr.carriers import embed
 from cloudbr.carriers.embed import install_script, units_to_enable
 from cloudbr.files import SECRET, File, FileMap, Role
-from cloudbr.model import Backend, Bridge, Host, Nic
+from cloudbr.model import Backend, Host
 from cloudbr.platform_types import Repo
 from cloudbr.platforms import platform
 from cloudbr.render.ifcfg import SCRIPTS
 from cloudbr.render.nm_keyfile import CONNECTIONS
+from cloudbr.topology import install_nic
 
 NAME = "kickstart"
 OUTPUT = "kickstart.cfg"
@@ -63,20 +64,10 @@ def packages(host: Host) -> list[str]:
     return out
 
 
-def _install_nic(host: Host, bridge: Bridge) -> Nic | None:
-    """The physical NIC that carries the management bridge's traffic."""
-    device = bridge.vlan.device if bridge.vlan else bridge.uplink_name
-    if device is None:
-        return None
-    if any(b.name == device for b in host.bonds):
-        bond = host.bond(device)
-        return host.nic(bond.primary or bond.members[0])
-    return host.nic(device)
-
-
 def network_line(host: Host) -> str:
     bridge = host.primary_bridge
-    nic = _install_nic(host, bridge)
+    name = install_nic(host)
+    nic = host.nic(name) if name else None
     opts = [f"--device={(nic.mac or nic.name) if nic else 'link'}"]
     if nic and bridge.vlan:
         opts.append(f"--vlanid={bridge.vlan.id}")

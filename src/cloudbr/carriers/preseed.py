@@ -41,6 +41,7 @@ from cloudbr.carriers import embed
 from cloudbr.files import SECRET, File, FileMap, Role
 from cloudbr.model import Host
 from cloudbr.platforms import platform
+from cloudbr.topology import install_nic
 
 NAME = "preseed"
 PRESEED = "preseed.cfg"
@@ -69,18 +70,6 @@ def mirror(host: Host) -> Mirror:
     if parts.scheme not in ("http", "https", "ftp") or not parts.netloc:
         raise ValueError(f"installer.mirror {url!r}: debian-installer needs an http(s) or ftp URL")
     return Mirror(parts.scheme, parts.netloc, parts.path.rstrip("/") or "/")
-
-
-def install_nic(host: Host) -> str | None:
-    """The NIC d-i configures: the management bridge's uplink, or a member of its bond."""
-    bridge = host.primary_bridge
-    device = bridge.vlan.device if bridge.vlan else bridge.uplink_name
-    if device is None:
-        return None
-    bond = next((b for b in host.bonds if b.name == device), None)
-    if bond is None:
-        return device
-    return bond.primary or bond.members[0]
 
 
 @dataclass(frozen=True)

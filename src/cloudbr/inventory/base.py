@@ -3,6 +3,7 @@ settings came from, the host's effective settings, and `err` (see resolve.py).""
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -63,10 +64,14 @@ class Ctx:
         return "" if self.host_in.topology is not None else f"host {self.host_in.hostname}: "
 
 
+# Cached: site-wide values (gateways, DNS servers) are parsed again for every host, and
+# ipaddress objects are immutable. A bad value raises afresh each time (nothing is cached).
+@functools.lru_cache(maxsize=4096)
 def parse_ip(text: str) -> IPAddress:
     return ipaddress.ip_address(text)
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_iface(text: str) -> IPInterface:
     return ipaddress.ip_interface(text)
 

@@ -14,10 +14,10 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from cloudbr import platforms
-from cloudbr.carriers.preseed import install_nic
 from cloudbr.inventory.source import Path, Problem
 from cloudbr.model import Distro, Host
 from cloudbr.pxe_model import InstallerFiles, PxeDhcpMode, PxeHost, PxeLoader, PxeSite
+from cloudbr.topology import install_nic
 
 # Paths that reach nginx and dnsmasq configuration and boot lines: absolute, plain
 # characters only (no spaces, quotes, ';', '{', '#', '$' or '..').

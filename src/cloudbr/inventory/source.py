@@ -23,14 +23,27 @@ from typing import Any
 
 import yaml
 
+from cloudbr.inventory.compose import (
+    _ALIAS,
+    _BOOL,
+    _CORE,
+    _FLOAT,
+    _INT,
+    _MAP,
+    _NULL,
+    _PLAIN,
+    _SEQ,
+    _STR,
+    MAX_DEPTH,
+    Mark,
+    StrictLoader,
+    TooDeep,
+    _mark,
+    compose_fast,
+)
+
 Path = tuple[str | int, ...]
 
-MAX_DEPTH = 32
-_CORE = "tag:yaml.org,2002:"
-_STR, _INT, _FLOAT, _BOOL, _NULL = (f"{_CORE}{t}" for t in ("str", "int", "float", "bool", "null"))
-_SEQ, _MAP = f"{_CORE}seq", f"{_CORE}map"
-_PLAIN = "cloudbr:plain"  # an untagged plain scalar, resolved by `_plain`
-_ALIAS = "cloudbr:alias"  # an alias, kept as a stub so that nothing is expanded
 _SCALAR_TAGS = frozenset({_STR, _INT, _FLOAT, _BOOL, _NULL})
 
 CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -45,12 +58,6 @@ _MAX_DIGITS = 64  # longer numbers are read as floats or text (int() refuses 4,3
 _LEADING_ZERO = re.compile(r"[-+]?0[0-9]+")
 _OTHER_BASES = re.compile(r"[-+]?0[ob][0-9a-fA-F_]+")
 _YAML11_BOOLS = re.compile(r"yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF")
-
-
-@dataclass(frozen=True)
-class Mark:
-    line: int  # 1-based
-    column: int  # 1-based
 
 
 @dataclass(frozen=True)
@@ -114,11 +121,6 @@ class Source:
         )
 
 
-def _mark(node: yaml.Node | yaml.Event) -> Mark:
-    start = node.start_mark
-    return Mark(start.line + 1, start.column + 1) if start else Mark(1, 1)
-
-
 def _tag(tag: str) -> str:
     return "!!" + tag[len(_CORE) :] if tag.startswith(_CORE) else tag
 
@@ -132,45 +134,6 @@ def control_message(text: str) -> str | None:
         f"control character U+{ord(found.group()):04X} is not allowed "
         "(no newlines, tabs or other control characters in inventory values)"
     )
-
-
-class _TooDeep(Exception):
-    def __init__(self, mark: Mark) -> None:
-        super().__init__(mark)
-        self.mark = mark
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """Composes nodes without expanding aliases, records anchors, and bounds the depth."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__(text)
-        self.depth = 0
-        self.anchored: dict[int, str] = {}
-
-    def resolve(self, kind: type, value: Any, implicit: Any) -> str:
-        # Untagged nodes: plain scalars are resolved later with YAML 1.2 core rules.
-        if kind is yaml.ScalarNode:
-            return _PLAIN if implicit[0] else _STR
-        return _SEQ if kind is yaml.SequenceNode else _MAP
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            event = self.get_event()  # type: ignore[no-untyped-call]
-            return yaml.ScalarNode(_ALIAS, event.anchor, event.start_mark, event.end_mark)
-        event = self.peek_event()  # type: ignore[no-untyped-call]
-        if self.depth >= MAX_DEPTH:
-            raise _TooDeep(_mark(event))
-        anchor = event.anchor
-        event.anchor = None  # the composer must not remember it: no alias can expand it
-        self.depth += 1
-        try:
-            node = super().compose_node(parent, index)
-        finally:
-            self.depth -= 1
-        if anchor is not None:
-            self.anchored[id(node)] = anchor
-        return node
 
 
 def _ambiguous(value: str) -> str | None:
@@ -325,11 +288,14 @@ def _position(text: str, offset: int) -> str:
 
 
 def _compose(text: str, filename: str) -> tuple[yaml.Node | None, dict[int, str]]:
-    loader: _StrictLoader | None = None
+    fast = compose_fast(text)
+    if fast is not None:
+        return fast
+    loader: StrictLoader | None = None
     try:
-        loader = _StrictLoader(text)  # the reader checks every character here
+        loader = StrictLoader(text)  # the reader checks every character here
         return loader.get_single_node(), loader.anchored
-    except _TooDeep as exc:
+    except TooDeep as exc:
         where = f"{exc.mark.line}:{exc.mark.column}"
         message = f"nested more than {MAX_DEPTH} levels deep"
     except yaml.MarkedYAMLError as exc:

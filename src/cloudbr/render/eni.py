@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from cloudbr.files import HEADER, File, FileMap, Role
 from cloudbr.model import Backend, Bond, Bridge, Dns, Host, IPInterface, Nic
 from cloudbr.platforms import ovs_bond_options, platform
+from cloudbr.topology import bridge_mtu, nic_mtu
 
 NAME = "eni"
 INTERFACES = "/etc/network/interfaces"
@@ -119,8 +120,9 @@ def _linux_nic(nic: Nic, host: Host) -> Stanza:
         host.bridge_of(nic.name) is not None or host.vlans_on(nic.name)
     )
     s = Stanza(nic.name, "manual", classes=("auto",) if used_alone else ())
-    if nic.mtu and used_alone:
-        s.add("mtu", nic.mtu)
+    mtu = nic_mtu(host, nic.name)
+    if mtu:
+        s.add("mtu", mtu)
     return s
 
 
@@ -164,18 +166,19 @@ def _ovs_bond(bond: Bond, bridge: str, host: Host) -> Stanza:
     s.add("ovs_type", "OVSBond")
     s.add("ovs_bonds", " ".join(bond.members))
     s.add("ovs_options", " ".join(f"{k}={v}" for k, v in ovs_bond_options(host, bond)))
-    extra = _mtu_extra([(n.name, n.mtu or bond.mtu) for n in host.members_of(bond.name)])
+    extra = _mtu_extra([(m, nic_mtu(host, m)) for m in bond.members])
     if extra:
         s.add("ovs_extra", extra)
     return s
 
 
-def _ovs_port(nic: Nic, bridge: str) -> Stanza:
+def _ovs_port(nic: Nic, bridge: str, host: Host) -> Stanza:
     s = Stanza(nic.name, "manual", classes=(f"allow-{bridge}",))
     s.add("ovs_bridge", bridge)
     s.add("ovs_type", "OVSPort")
-    if nic.mtu:
-        s.add("ovs_extra", f"set interface {nic.name} mtu_request={nic.mtu}")
+    mtu = nic_mtu(host, nic.name)
+    if mtu:
+        s.add("ovs_extra", f"set interface {nic.name} mtu_request={mtu}")
     return s
 
 
@@ -198,14 +201,15 @@ def _ovs_bridge(bridge: Bridge, host: Host) -> list[Stanza]:
     ports += [v.bridge for v in host.vlans if v.parent_bridge == bridge.name]
     if ports:
         main.add("ovs_ports", " ".join(ports))
-    if bridge.mtu:
-        main.add("ovs_extra", f"set interface {bridge.name} mtu_request={bridge.mtu}")
+    mtu = bridge_mtu(host, bridge)
+    if mtu:
+        main.add("ovs_extra", f"set interface {bridge.name} mtu_request={mtu}")
     out = stanzas
     uplink = bridge.uplink if vlan is None else None
     if uplink and uplink.is_bond:
         out.append(_ovs_bond(host.bond(uplink.name), bridge.name, host))
     elif uplink:
-        out.append(_ovs_port(host.nic(uplink.name), bridge.name))
+        out.append(_ovs_port(host.nic(uplink.name), bridge.name, host))
     return out
 
 

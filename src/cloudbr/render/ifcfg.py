@@ -18,6 +18,7 @@ import re
 from cloudbr.files import HEADER, File, FileMap, Role
 from cloudbr.model import Backend, Bond, Bridge, Host, Nic, Vlan
 from cloudbr.platforms import ovs_bond_options
+from cloudbr.topology import bridge_mtu, nic_mtu
 
 NAME = "ifcfg"
 SCRIPTS = "/etc/sysconfig/network-scripts"
@@ -101,7 +102,7 @@ def _lb_nic(host: Host, nic: Nic) -> Pairs:
         pairs += [("MASTER", bond.name), ("SLAVE", "yes")]
     elif bridge:
         pairs.append(("BRIDGE", bridge.name))
-    return pairs + _mtu(nic.mtu)
+    return pairs + _mtu(nic_mtu(host, nic.name))
 
 
 def _lb_bond(host: Host, bond: Bond) -> Pairs:
@@ -170,7 +171,9 @@ def _ovs_nic(host: Host, nic: Nic) -> Pairs:
     pairs.append(("BOOTPROTO", "none"))
     if nic.mac:
         pairs.append(("HWADDR", nic.mac))
-    return pairs + _mtu(nic.mtu)
+    # A bond member's MTU (its own or its bond's) goes here: ifup-ovs `ifup`s each member
+    # through ifup-eth, which sets it; the OVSBond file's MTU= would be read by nothing.
+    return pairs + _mtu(nic_mtu(host, nic.name))
 
 
 def _ovs_bond(host: Host, bond: Bond) -> Pairs:
@@ -183,8 +186,18 @@ def _ovs_bond(host: Host, bond: Bond) -> Pairs:
         ("BOOTPROTO", "none"),
         ("BOND_IFACES", " ".join(bond.members)),
         ("OVS_OPTIONS", " ".join(f"{k}={v}" for k, v in ovs_bond_options(host, bond))),
-        *_mtu(bond.mtu),
+        *_members_mtu_request(host, bond),
     ]
+
+
+def _members_mtu_request(host: Host, bond: Bond) -> Pairs:
+    # ifup-ovs appends OVS_EXTRA to its add-bond; OVS keeps a member's MTU only when asked.
+    sets = [
+        f"set Interface {m} mtu_request={mtu}"
+        for m in bond.members
+        if (mtu := nic_mtu(host, m)) is not None
+    ]
+    return [("OVS_EXTRA", " -- ".join(sets))] if sets else []
 
 
 def _ovs_bridge(host: Host, bridge: Bridge) -> Pairs:
@@ -203,12 +216,13 @@ def _ovs_bridge(host: Host, bridge: Bridge) -> Pairs:
     else:
         # ifup-ovs passes STP to `set bridge NAME stp_enable=$STP` (an OVS boolean).
         pairs.append(("STP", "true" if bridge.stp else "false"))
-    if bridge.mtu:
+    mtu = bridge_mtu(host, bridge)
+    if mtu:
         # OVS resets an internal port's MTU unless mtu_request asks for one.
-        extra.append(f"set Interface {bridge.name} mtu_request={bridge.mtu}")
+        extra.append(f"set Interface {bridge.name} mtu_request={mtu}")
     if extra:
         pairs.append(("OVS_EXTRA", " -- ".join(extra)))
-    return pairs + _addressing(host, bridge, ovs=True) + _mtu(bridge.mtu)
+    return pairs + _addressing(host, bridge, ovs=True) + _mtu(mtu)
 
 
 def _ovs(host: Host) -> dict[str, Pairs]:

@@ -19,6 +19,7 @@ import yaml
 from cloudbr.files import HEADER, SECRET, File, FileMap, Role
 from cloudbr.model import Bond, Bridge, Dns, Host, Nic, Vlan
 from cloudbr.platforms import platform
+from cloudbr.topology import nic_mtu
 
 NAME = "netplan"
 
@@ -41,13 +42,13 @@ def _with_mtu(conf: dict[str, Any], mtu: int | None) -> dict[str, Any]:
     return conf
 
 
-def _ethernet(nic: Nic) -> dict[str, Any]:
+def _ethernet(host: Host, nic: Nic) -> dict[str, Any]:
     conf = _no_dhcp()
     if nic.mac:
         # Pin the name to the hardware, whatever the kernel called it.
         conf["match"] = {"macaddress": nic.mac}
         conf["set-name"] = nic.name
-    return _with_mtu(conf, nic.mtu)
+    return _with_mtu(conf, nic_mtu(host, nic.name))
 
 
 def bond_parameters(bond: Bond) -> dict[str, Any]:
@@ -128,7 +129,7 @@ def network_config(host: Host, *, gateway6_key: bool = False) -> dict[str, Any]:
     document: 19.4's sysconfig renderer fails on the route; every version reads `gateway6`).
     """
     config: dict[str, Any] = {"version": 2}
-    config["ethernets"] = {nic.name: _ethernet(nic) for nic in host.nics}
+    config["ethernets"] = {nic.name: _ethernet(host, nic) for nic in host.nics}
     if host.bonds:
         config["bonds"] = {bond.name: _bond(bond) for bond in host.bonds}
     if host.vlans:

@@ -32,6 +32,7 @@ from ipaddress import IPv4Address, IPv6Address
 
 from cloudbr.files import HEADER, SECRET, File, FileMap, Role
 from cloudbr.model import Backend, Bond, Bridge, Host, Nic, Vlan
+from cloudbr.topology import nic_mtu
 
 NAME = "nm-keyfile"
 CONNECTIONS = "/etc/NetworkManager/system-connections"
@@ -130,7 +131,7 @@ def _no_ip() -> Keyfile:
 def nic(host: Host, n: Nic) -> Keyfile:
     controller = _port_of(host, n.name)
     doc: Keyfile = {"connection": _connection(host, n.name, "ethernet", controller)}
-    doc.update(_ethernet(n.mac, n.mtu))
+    doc.update(_ethernet(n.mac, nic_mtu(host, n.name)))
     # A NIC that is nobody's port carries nothing: no IP, and no DHCP either.
     return doc if controller else {**doc, **_no_ip()}
 

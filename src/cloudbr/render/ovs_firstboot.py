@@ -12,6 +12,7 @@ from cloudbr import templates
 from cloudbr.files import File, FileMap, Role
 from cloudbr.model import Bridge, Host
 from cloudbr.platforms import ovs_bond_options, platform
+from cloudbr.topology import bridge_mtu, nic_mtu, port_nics, reach_target
 
 NAME = "ovs-firstboot"
 UNIT = "cloudbr-ovs-firstboot.service"
@@ -37,24 +38,6 @@ def _uplink_call(host: Host, bridge: Bridge) -> str | None:
     return _call("want_port", bridge.name, uplink.name, uplink.name)
 
 
-def port_nics(host: Host) -> tuple[str, ...]:
-    """NICs that become OVS ports (bond members and NIC uplinks), in inventory order."""
-    out: list[str] = []
-    for br in host.plain_bridges:
-        if br.uplink is None:
-            continue
-        if br.uplink.is_bond:
-            out += host.bond(br.uplink.name).members
-        else:
-            out.append(br.uplink.name)
-    return tuple(out)
-
-
-def nic_mtu(host: Host, nic: str) -> int | None:
-    bond = host.bond_of(nic)
-    return host.nic(nic).mtu or (bond.mtu if bond else None)
-
-
 def plan_lines(host: Host) -> list[str]:
     """Calls in dependency order: bridges, ports, VLAN bridges, MTUs, links, new addresses,
     routes, then the removal of addresses from where they were."""
@@ -67,7 +50,7 @@ def plan_lines(host: Host) -> list[str]:
     for nic in nics:
         if mtu := nic_mtu(host, nic):
             lines.append(_call("want_mtu", nic, str(mtu)))
-    lines += [_call("want_mtu", b.name, str(b.mtu)) for b in host.bridges if b.mtu]
+    lines += [_call("want_mtu", b.name, str(m)) for b in host.bridges if (m := bridge_mtu(host, b))]
     lines += [_call("want_link_up", dev) for dev in (*nics, *(b.name for b in host.bridges))]
     addrs = [(b.name, str(a)) for b in host.bridges for a in b.addresses]
     lines += [_call("want_address", br, a) for br, a in addrs]
@@ -80,11 +63,6 @@ def plan_lines(host: Host) -> list[str]:
     lines += [_call("want_address_only_on", br, a) for br, a in addrs]
     lines += [_call("want_no_address", nic) for nic in nics]
     return lines
-
-
-def reach_target(host: Host) -> str:
-    target = host.reachability_target or host.gateway4 or host.gateway6
-    return str(target) if target else ""
 
 
 def host_section(host: Host) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 from cloudbr.files import File, FileMap, Role
 from cloudbr.model import Backend, Host
 from cloudbr.render.common import agent_settings
+from cloudbr.topology import bridge_mtu, nic_mtu
 
 NAME = "verify"
 PLAN_PATH = "/etc/cloudbr/plan.json"
@@ -28,16 +29,14 @@ def _interfaces(host: Host) -> dict[str, dict[str, Any]]:
     ovs = host.backend is Backend.OVS
     out: dict[str, dict[str, Any]] = {}
     for nic in host.nics:
-        out[nic.name] = {"kind": "nic", "mtu": nic.mtu, "addresses": []}
+        out[nic.name] = {"kind": "nic", "mtu": nic_mtu(host, nic.name), "addresses": []}
     if not ovs:  # OVS bonds and VLANs are ports inside OVS, not kernel devices
         for bond in host.bonds:
             out[bond.name] = {"kind": "bond", "mtu": bond.mtu, "addresses": []}
         for vlan in host.vlans:
             out[vlan.name] = {"kind": "vlan", "mtu": vlan.mtu, "addresses": []}
     for br in host.bridges:
-        mtu = br.mtu
-        if mtu is None and ovs and br.vlan is not None:  # OVS: the fake bridge is the VLAN
-            mtu = br.vlan.mtu
+        mtu = bridge_mtu(host, br)
         addrs = [str(a) for a in br.addresses if a.version == 4 or host.ipv6]
         out[br.name] = {"kind": "bridge", "mtu": mtu, "addresses": addrs}
     return out

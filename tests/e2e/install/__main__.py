@@ -18,10 +18,10 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from cloudbr.carriers.preseed import install_nic
 from cloudbr.inventory import load_inventory
 from cloudbr.model import Host, Inventory
 from cloudbr.pipeline import render_host
+from cloudbr.topology import install_nic
 from cloudbr.writer import write_tree
 
 from ..cloudbr_cases import _case as host_case
