@@ -82,6 +82,7 @@ def _bench(sizes: list[int], localds_hosts: int, work: Path) -> int:
         [
             "hosts",
             "check s",
+            "check CPU s",
             "check MiB",
             "render s",
             "render CPU s",
@@ -94,6 +95,7 @@ def _bench(sizes: list[int], localds_hosts: int, work: Path) -> int:
             [
                 str(n),
                 f"{c.seconds:.2f}",
+                f"{c.cpu_seconds:.2f}",
                 _mib(c.peak_rss_kib),
                 f"{r.seconds:.2f}",
                 f"{r.cpu_seconds:.2f}",

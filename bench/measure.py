@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -28,15 +29,19 @@ class Run:
 
 
 def run(argv: Sequence[str]) -> Run:
-    """Wall time and peak RSS of one child process (ru_maxrss is in KiB on Linux)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}:\n{err}")
+    """Wall time, peak RSS (ru_maxrss is in KiB on Linux) and CPU of one child process.
+    Its stderr goes to a file: a pipe read only after the exit would fill (64 KiB) and
+    block the child for good (10,000 hosts print more warnings than that)."""
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            err.seek(0)
+            tail = err.read()[-4000:].decode(errors="replace")
+            raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}:\n{tail}")
     return Run(seconds, usage.ru_maxrss, usage.ru_utime + usage.ru_stime)
 
 

@@ -149,12 +149,12 @@ def test_failure_while_writing_leaves_out_as_it_was(
     calls = 0
     real = writer._write_file
 
-    def failing(root: Path, relpath: str, content: bytes, mode: int) -> None:
+    def failing(target: str, content: bytes, mode: int) -> None:
         nonlocal calls
         calls += 1
         if calls == 7:
             raise OSError(28, "No space left on device")
-        real(root, relpath, content, mode)
+        real(target, content, mode)
 
     monkeypatch.setattr(writer, "_write_file", failing)
     assert cli.main(["render", str(LAB), "-o", str(out), "-q"]) == 3

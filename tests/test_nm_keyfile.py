@@ -21,7 +21,8 @@ from cloudbr.inventory import load_inventory, parse_inventory
 from cloudbr.model import Backend, Host
 from cloudbr.render import nm_keyfile
 from tests.conftest import EXAMPLES
-from tests.test_ifcfg import GOLDEN, ODD, UPDATE_GOLDEN, write
+from tests.support.golden import assert_golden_tree
+from tests.test_ifcfg import GOLDEN, ODD
 
 Parsed = dict[str, dict[str, str]]
 NETWORKMANAGER = "/usr/sbin/NetworkManager"
@@ -267,10 +268,4 @@ def test_values_that_are_not_plain_are_refused() -> None:
 def test_golden_tree(flavour: str) -> None:
     """For reading: the reference host's keyfiles (the checks above are the proof)."""
     files = nm_keyfile.render(load_inventory(EXAMPLES / f"el9-{flavour}.yaml").hosts[0])
-    root = GOLDEN / f"el9-{flavour}" / "rootfs"
-    if UPDATE_GOLDEN:
-        write(files, root)
-    on_disk = {
-        "/" + str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()
-    }
-    assert on_disk == {path: f.content for path, f in files.items()}
+    assert_golden_tree(files, GOLDEN / f"el9-{flavour}" / "rootfs")

@@ -92,13 +92,15 @@ def _sync_filesystem(path: Path) -> None:
         os.close(fd)
 
 
-def _write_file(root: Path, relpath: str, content: bytes, mode: int) -> None:
-    target = root / relpath.lstrip("/")
-    target.parent.mkdir(parents=True, exist_ok=True)
+def _write_file(target: str, content: bytes, mode: int) -> None:
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(content)
-        os.fchmod(fh.fileno(), mode)
+    try:
+        view = memoryview(content)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fchmod(fd, mode)
+    finally:
+        os.close(fd)
 
 
 def stage_host(stage: Path, name: str, files: FileMap) -> None:
@@ -106,9 +108,15 @@ def stage_host(stage: Path, name: str, files: FileMap) -> None:
     root = stage / name
     root.mkdir(mode=0o755)
     os.chmod(root, 0o755)
+    made = {str(root)}
     for relpath in sorted(files):
         f = files[relpath]
-        _write_file(root, relpath, f.content, f.mode)
+        target = os.path.join(root, relpath.lstrip("/"))
+        parent = os.path.dirname(target)
+        if parent not in made:  # one mkdir per directory, not per file
+            os.makedirs(parent, exist_ok=True)
+            made.add(parent)
+        _write_file(target, f.content, f.mode)
 
 
 def _swap_in(out: Path, stage: Path, name: str) -> None:

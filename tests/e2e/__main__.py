@@ -39,7 +39,8 @@ def verify_summary(res: ScenarioResult) -> str:
 
 
 def table(results: list[ScenarioResult]) -> str:
-    rows = [("case", "result", "networked s", "checked s", "outage ms", "verify clean, drift")]
+    head = ("case", "result", "networked s", "checked s", "outage ms", "detect ms (2x miimon)")
+    rows = [(*head, "verify clean, drift")]
     rows += [
         (
             r.name,
@@ -47,6 +48,7 @@ def table(results: list[ScenarioResult]) -> str:
             _fmt(r.networked_s),
             _fmt(r.result_s),
             _fmt(r.outage_ms, 0),
+            "-" if r.detection is None else r.detection.cell(),
             verify_summary(r),
         )
         for r in results

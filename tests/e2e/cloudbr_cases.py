@@ -164,18 +164,27 @@ def _case(
         enable_services(rootfs, host)
         case.rootfs = rootfs
     if failover and peers:
-        case.failover = {
-            "dst": str(peers[0].primary_bridge.ipv4[0].ip),
-            "bond": host.bonds[0].name,
-            "interval": 0.01,
-            "duration_s": 6,
-            **({"ovs": True} if host.backend is Backend.OVS else {}),
-        }
+        case.failover = failover_spec(host, peers[0])
     case.check_script = extra_check(out, host.hostname, firstboot_rerun, resolver_standin)
     case.options["extra_check_timeout_s"] = 240
     # Bounds, not durations: a loaded 2-core machine has had OVS guests networked at ~300 s.
     case.options["wait_s"] = 300
     return case
+
+
+def failover_spec(host: Host, peer: Host) -> dict[str, Any]:
+    """A HostCase.failover for `host`'s first bond, pinging `peer`'s primary address: the
+    harness drops the active member's link, the guest reports the ping outage and its own
+    detection time (guest/detect.py) against 2 x the model's miimon."""
+    bond = host.bonds[0]
+    return {
+        "dst": str(peer.primary_bridge.ipv4[0].ip),
+        "bond": bond.name,
+        "miimon": bond.miimon,
+        "interval": 0.01,
+        "duration_s": 6,
+        **({"ovs": True} if host.backend is Backend.OVS else {}),
+    }
 
 
 def extra_check(

@@ -23,6 +23,7 @@ from .qmp import Qmp
 from .vde import SwitchPort
 
 CHECK_PY = Path(__file__).resolve().parent / "guest" / "check.py"
+DETECT_PY = CHECK_PY.with_name("detect.py")  # imported by check.py for failover cases
 MARKER = "CLOUDBR-"
 
 
@@ -359,6 +360,7 @@ class Guest:
         case = {"name": self.name, **self.case}
         files: dict[str, tuple[bytes, int]] = {
             "opt/cloudbr-e2e/check.py": (CHECK_PY.read_bytes(), 0o755),
+            "opt/cloudbr-e2e/detect.py": (DETECT_PY.read_bytes(), 0o644),
             "opt/cloudbr-e2e/case.json": (json.dumps(case, indent=1).encode(), 0o644),
             # Unique per guest: systemd derives bridge/bond MACs from it.
             "etc/machine-id": (hashlib.md5(self.name.encode()).hexdigest().encode() + b"\n", 0o444),

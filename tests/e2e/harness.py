@@ -31,6 +31,7 @@ from .vde import SwitchPort, VdeSwitch
 
 __all__ = [
     "BaseImage",
+    "Detection",
     "DibImage",
     "Guest",
     "GuestError",
@@ -76,6 +77,29 @@ class Scenario:
     boot_timeout_s: float = BOOT_TIMEOUT_S
 
 
+@dataclass(frozen=True)
+class Detection:
+    """Worst failover detection time over a scenario's boots, on the guest's own clock."""
+
+    ms: float | None  # None: not measured (the failover result says why)
+    target_ms: float  # 2 x miimon
+    ok: bool
+
+    @classmethod
+    def worst(cls, boots: list[dict[str, Any]]) -> Detection | None:
+        found = [b["failover"]["detection"] for b in boots if "detection" in b.get("failover", {})]
+        if not found:
+            return None
+        ok = all(d.get("ok") for d in found)
+        measured = [d["ms"] for d in found if d.get("ms") is not None]
+        target = max(float(d.get("target_ms") or 0) for d in found)
+        return cls(max(measured) if measured else None, target, ok and len(measured) == len(found))
+
+    def cell(self) -> str:
+        value = "-" if self.ms is None else f"{self.ms:.0f}"
+        return f"{value} <= {self.target_ms:.0f} {'PASS' if self.ok else 'FAIL'}"
+
+
 @dataclass
 class ScenarioResult:
     name: str
@@ -86,6 +110,8 @@ class ScenarioResult:
     results: dict[str, list[dict[str, Any]]]  # host -> one result per boot
     workdir: Path
     error: str | None = None
+    # The guest's own failover detection (carrier loss -> new active member), worst boot.
+    detection: Detection | None = None
 
     def failures(self) -> list[str]:
         out = [self.error] if self.error else []
@@ -151,6 +177,7 @@ def run_scenario(
         networked_s=_max([h["networked_s"] for h in first]),
         result_s=_max([h["result_s"] for h in first]),
         outage_ms=outage,
+        detection=_detection(scenario, results),
         results=results,
         workdir=workdir,
         error=error,
@@ -212,6 +239,12 @@ def _drive_failover(guest: Guest, timeout: float) -> float | None:
     return float(value) if value is not None else None
 
 
+def _detection(scenario: Scenario, results: dict[str, list[dict[str, Any]]]) -> Detection | None:
+    """Every boot of every host that drove a failover must have measured its detection."""
+    boots = [b for h in scenario.hosts if h.failover for b in results.get(h.name, [])]
+    return Detection.worst(boots) if boots else None
+
+
 def _max(values: list[float | None]) -> float | None:
     real = [v for v in values if v is not None]
     return max(real) if real else None
@@ -224,6 +257,7 @@ def _write_report(res: ScenarioResult) -> None:
         "networked_s": res.networked_s,
         "result_s": res.result_s,
         "outage_ms": res.outage_ms,
+        "detection": None if res.detection is None else res.detection.__dict__,
         "error": res.error,
         "results": res.results,
     }

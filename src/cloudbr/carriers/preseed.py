@@ -193,10 +193,15 @@ _RUN_IN_TARGET = (
 )
 
 
+GZIP_LEVEL = 6
+
+
 def late_command(script: str) -> str:
     """The late_command value for the preseed file: one base64 word per continued line (each
     indented, so either parser, joining with or without a space, keeps them apart)."""
-    packed = gzip.compress(script.encode("utf-8"), compresslevel=9, mtime=0)
+    # Level 6, not 9: the script is mostly base64 already, so 9 saved 0.2% of the payload
+    # for 1.7x the time (the largest single cost of rendering a preseed host).
+    packed = gzip.compress(script.encode("utf-8"), compresslevel=GZIP_LEVEL, mtime=0)
     words = embed.chunks(base64.b64encode(packed).decode("ascii"), B64_WIDTH)
     lines = [
         "",

@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from ipaddress import IPv4Address, IPv6Address
 
 from cloudbr.files import HEADER, SECRET, File, FileMap, Role
-from cloudbr.model import Backend, Bond, Bridge, Host, Nic, Vlan
+from cloudbr.model import Backend, Bond, Bridge, Host, IPAddress, IPInterface, Nic, Vlan
 from cloudbr.topology import nic_mtu
 
 NAME = "nm-keyfile"
@@ -86,15 +86,23 @@ def _list(values: Iterable[object]) -> str:
     return "".join(f"{v};" for v in values)
 
 
+def _static(
+    addresses: Sequence[IPInterface], gateway: IPAddress | None, servers: Sequence[IPAddress]
+) -> Section:
+    """An [ipv4]/[ipv6] section with static addresses (one family's)."""
+    pairs = [(f"address{i}", str(a)) for i, a in enumerate(addresses, start=1)]
+    if gateway:
+        pairs.append(("gateway", str(gateway)))
+    if servers:
+        pairs.append(("dns", _list(servers)))
+    return pairs
+
+
 def _ipv4(bridge: Bridge) -> Section:
     if not bridge.ipv4:
         return [("method", "disabled")]
-    pairs = [(f"address{i}", str(a)) for i, a in enumerate(bridge.ipv4, start=1)]
-    if bridge.gateway4:
-        pairs.append(("gateway", str(bridge.gateway4)))
     servers = [s for s in bridge.dns.servers if isinstance(s, IPv4Address)]
-    if servers:
-        pairs.append(("dns", _list(servers)))
+    pairs = _static(bridge.ipv4, bridge.gateway4, servers)
     if bridge.dns.search:
         pairs.append(("dns-search", _list(bridge.dns.search)))
     return [*pairs, ("method", "manual")]
@@ -106,13 +114,8 @@ def _ipv6(host: Host, bridge: Bridge) -> Section:
     if not bridge.ipv6:
         # Static addressing only: no router advertisement decides an address.
         return [("method", "link-local")]
-    pairs = [(f"address{i}", str(a)) for i, a in enumerate(bridge.ipv6, start=1)]
-    if bridge.gateway6:
-        pairs.append(("gateway", str(bridge.gateway6)))
     servers = [s for s in bridge.dns.servers if isinstance(s, IPv6Address)]
-    if servers:
-        pairs.append(("dns", _list(servers)))
-    return [*pairs, ("method", "manual")]
+    return [*_static(bridge.ipv6, bridge.gateway6, servers), ("method", "manual")]
 
 
 def _port_of(host: Host, device: str) -> tuple[str, str] | None:

@@ -18,8 +18,10 @@ case.json keys (all optional):
     ovs_bridges: [br, ...]                         ovs_fake_bridges: {br: {parent, vlan}}
     ovs_bonds: {bond: {bond_mode, miimon, members: [...], active}}
     ping: [{dst, timeout_s}]
-  failover: {dst, bond, ovs: bool, interval: 0.01, duration_s: 8, arm_after_s: 1}
-    (emits EVENT failover-armed {active, nic}; the harness then downs that NIC)
+  failover: {dst, bond, ovs: bool, miimon, interval: 0.01, duration_s: 8, arm_after_s: 1}
+    (emits EVENT failover-armed {active, nic}; the harness then downs that NIC; the guest's
+    own detection time, carrier loss -> new active member, is measured by detect.py against
+    2 x miimon, default the bond's running miimon)
 """
 
 from __future__ import annotations
@@ -303,6 +305,16 @@ def active_member(spec: dict[str, Any]) -> str | None:
     return sysfs(f"/sys/class/net/{bond}/bonding/active_slave") or None
 
 
+def running_miimon(spec: dict[str, Any]) -> int:
+    bond = spec.get("bond", "bond0")
+    if spec.get("ovs"):
+        argv = ["ovs-vsctl", "get", "port", bond, "other_config:bond-miimon-interval"]
+        value = run(argv, stderr=False)[1].strip('"')
+    else:
+        value = sysfs(f"/sys/class/net/{bond}/bonding/miimon") or ""
+    return int(value) if value.isdigit() else 0
+
+
 def wait_quiet(dst: str, timeout: float, max_rtt_ms: float = 20.0) -> float | None:
     """Wait (bounded) until the peer answers promptly: under TCG a peer still busy booting
     answers late, and its delay would be measured as failover outage. Returns the last
@@ -328,6 +340,9 @@ def failover(spec: dict[str, Any], rep: Reporter) -> dict[str, Any]:
     before = active_member(spec)
     if not ok or not before:
         return {"ok": False, "error": "peer unreachable or no active member", "active": before}
+    import detect  # beside this file in case.tar; only failover cases need it
+
+    armed_error = detect.arm()
     argv = ["ping", "-n", "-D", "-i", str(interval), "-W", "1", "-w", str(int(duration)), dst]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     time.sleep(float(spec.get("arm_after_s", 1)))
@@ -342,8 +357,16 @@ def failover(spec: dict[str, Any], rep: Reporter) -> dict[str, Any]:
     gaps = [b - a for a, b in itertools.pairwise(times)]
     max_gap_ms = round(max(gaps) * 1000, 1) if gaps else None
     after = active_member(spec)
+    bond = spec.get("bond", "bond0")
+    miimon = int(spec.get("miimon") or running_miimon(spec))
+    detected = (
+        {"ok": False, "error": armed_error, "target_ms": 2 * miimon}
+        if armed_error
+        else detect.measure(bond, before, miimon, bool(spec.get("ovs")))
+    )
     return {
         "ok": bool(times) and after is not None and after != before,
+        "detection": detected,
         "active_before": before,
         "active_after": after,
         "sent": sent,
@@ -424,6 +447,8 @@ def main() -> int:
     if case.get("failover"):
         fo = failover(case["failover"], rep)
         checks.append(check("failover", fo["ok"], fo))
+        if "detection" in fo:
+            checks.append(check("failover detection", fo["detection"]["ok"], fo["detection"]))
         result["failover"] = fo
     extra = BASE / "extra-check"
     if extra.exists():
