@@ -269,3 +269,23 @@ def test_golden_tree(flavour: str) -> None:
     """For reading: the reference host's keyfiles (the checks above are the proof)."""
     files = nm_keyfile.render(load_inventory(EXAMPLES / f"el9-{flavour}.yaml").hosts[0])
     assert_golden_tree(files, GOLDEN / f"el9-{flavour}" / "rootfs")
+
+
+def test_wait_online_waits_for_the_bridges_as_long_as_ifupdown(tmp_path: Path) -> None:
+    """systemd's own parser reads NetworkManager's unit with the drop-in applied."""
+    host = LB[0]
+    units = tmp_path / "etc/systemd/system"
+    units.mkdir(parents=True)
+    unit = Path("/lib/systemd/system/NetworkManager-wait-online.service")
+    (units / unit.name).write_bytes(unit.read_bytes())
+    dropin = tmp_path / nm_keyfile.WAIT_ONLINE.lstrip("/")
+    dropin.parent.mkdir(parents=True)
+    dropin.write_bytes(nm_keyfile.render(host)[nm_keyfile.WAIT_ONLINE].content)
+    res = subprocess.run(
+        ["systemd-analyze", "cat-config", "--root", str(tmp_path), f"systemd/system/{unit.name}"],
+        capture_output=True,
+        text=True,
+    )
+    env = [ln for ln in res.stdout.splitlines() if ln.startswith("Environment=NM_ONLINE_TIMEOUT")]
+    assert env == ["Environment=NM_ONLINE_TIMEOUT=60", "Environment=NM_ONLINE_TIMEOUT=300"], res
+    assert nm_keyfile.WAIT_ONLINE in nm_keyfile.render(OVS[0])

@@ -127,3 +127,11 @@ def assert_bond(db: OvsDb, host: Host, bond: Bond) -> None:
     assert f'bond-miimon-interval="{bond.miimon}"' in cfg
     honoured = bond.primary is not None and platform(host).ovs_bond_primary
     assert (f"bond-primary={bond.primary}" in cfg) == honoured
+
+
+def reset_ovsdb(db: OvsDb) -> None:
+    """Back to an empty database: bridges, ports and interfaces are not root rows, so clearing
+    the root's references drops them all."""
+    db.vsctl(
+        "clear", "Open_vSwitch", ".", "bridges", "--", "clear", "Open_vSwitch", ".", "external_ids"
+    )

@@ -37,6 +37,11 @@ from cloudbr.topology import nic_mtu
 NAME = "nm-keyfile"
 CONNECTIONS = "/etc/NetworkManager/system-connections"
 CONF = "/etc/NetworkManager/conf.d/90-cloudbr.conf"
+WAIT_ONLINE = "/etc/systemd/system/NetworkManager-wait-online.service.d/cloudbr.conf"
+# network-online.target (which the CloudStack agent and libvirt start after) waits for the
+# host's bridges as long as ifupdown's networking.service would (5 min), not NetworkManager's
+# 60 s: bonds, bridges and a VLAN on a loaded host took longer (e2e, first boot under TCG).
+WAIT_ONLINE_S = 300
 PREFIX = "cloudbr-"  # file names: never the same as an installer's own <device>.nmconnection
 # Deterministic profile UUIDs (byte-identical renders): uuid5 of the host's FQDN and device.
 UUID_NAMESPACE = uuid.UUID("5b6f0d39-0c8e-4d33-9a51-0f4a3c6f3c2e")
@@ -221,8 +226,19 @@ def path(device: str) -> str:
     return f"{CONNECTIONS}/{PREFIX}{device}.nmconnection"
 
 
+def wait_online() -> str:
+    return (
+        HEADER
+        + "# The host's bridges may take longer than NetworkManager's default 60 s to come up.\n"
+        + f"[Service]\nEnvironment=NM_ONLINE_TIMEOUT={WAIT_ONLINE_S}\n"
+    )
+
+
 def render(host: Host) -> FileMap:
-    files: FileMap = {CONF: File.text(conf(host), renderer=NAME, role=Role.NETWORK)}
+    files: FileMap = {
+        WAIT_ONLINE: File.text(wait_online(), renderer=NAME, role=Role.NETWORK),
+        CONF: File.text(conf(host), renderer=NAME, role=Role.NETWORK),
+    }
     for device, doc in keyfiles(host).items():
         files[path(device)] = File.text(_text(doc), mode=SECRET, renderer=NAME, role=Role.NETWORK)
     return files
