@@ -110,9 +110,8 @@ def _el(release: str, name: str, ovs_package: str, **versions: tuple[int, ...]) 
     )
 
 
-# Decided for 20.04: no Open vSwitch. Its netplan (0.99 in the release pocket, which installs
-# and images start from) has no `openvswitch:` (0.100+); requiring focal-updates' netplan
-# would hold only for installs that upgrade it, not for images or seeds of older builds.
+# 20.04: no Open vSwitch. Its netplan 0.99 (what installs and images start from) has no
+# `openvswitch:` (0.100+); focal-updates' netplan would hold only where it was upgraded.
 FOCAL_NO_OVS = (
     "Ubuntu 20.04 ships netplan 0.99, which has no Open vSwitch support (netplan >= 0.100): "
     "use backend linuxbridge, or ubuntu2204/ubuntu2404 for Open vSwitch"
@@ -389,8 +388,7 @@ def warnings(host: Host) -> list[str]:
 
 
 def _netplan_ovs_warnings(host: Host) -> list[str]:
-    """Port columns `ovs-vsctl add-bond` has and netplan's openvswitch section has not."""
-    out = []
+    out = []  # Port columns `ovs-vsctl add-bond` has and netplan's openvswitch section has not
     for bond in host.bonds:
         delays = (("updelay", bond.updelay), ("downdelay", bond.downdelay))
         unset = [f"{name} {value}" for name, value in delays if value]
