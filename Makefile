@@ -12,7 +12,7 @@ BACKEND   ?= linuxbridge
 # flat: one ext4 filesystem booted with QEMU direct kernel boot (this machine, CI, e2e).
 IMAGE_LAYOUT ?= partitioned
 
-.PHONY: all demo test lint typecheck unit e2e e2e-install bench image schema wheel clean deps
+.PHONY: all demo test lint typecheck unit e2e e2e-install bench image schema platforms wheel clean deps
 
 all: test
 
@@ -66,6 +66,10 @@ image:
 
 schema: $(BIN)/cloudbr
 	$(BIN)/cloudbr schema > schema/inventory.schema.json
+
+## platforms: regenerate the image build's files from the platform registry (pkg-map, ...)
+platforms: $(BIN)/cloudbr
+	$(BIN)/python -m cloudbr.platform_files
 
 wheel: $(BIN)/cloudbr
 	$(BIN)/python -m build --wheel --outdir dist .

@@ -3,7 +3,8 @@
 #
 #   scripts/build-image.sh [--install-deps] [--check] [DISTRO [BACKEND]]
 #
-#   DISTRO   debian12 | ubuntu1804 | centos7 | el8 | el9   (or the DISTRO variable)
+#   DISTRO   a platform with an image build (scripts/image-platforms.sh, from
+#            `cloudbr platforms`: centos7, ubuntu1804, debian12) (or DISTRO)
 #   BACKEND  linuxbridge | ovs                      (or the BACKEND variable)
 #
 # Output (IMAGE_DIR, default images/):
@@ -19,7 +20,8 @@
 #                   are missing (apt-get under /tmp/cloudbr-apt.lock) first
 #   --check         validate arguments and probe mirrors/base images, then stop
 #   --venv-only     only create/refresh the pinned DIB virtualenv and print its
-#                   path (DISTRO=centos7: the CentOS 7 one); no DISTRO needed
+#                   path (a DISTRO whose DIB is pinned, e.g. centos7: that one);
+#                   no DISTRO needed
 #
 # Variables (see docs/images.md for all of them):
 #   IMAGE_LAYOUT=partitioned|flat  partitioned (default): DIB "vm" element, MBR
@@ -39,10 +41,14 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PROG=build-image
 
-# The last diskimage-builder release that still builds CentOS 7 (its centos7
-# element and CentOS 7 support in the centos element were dropped in 3.34.0),
-# with the flake8 it accepts; everything else comes from requirements-image.txt.
-CENTOS7_DIB_PINS="diskimage-builder==3.33.0 flake8==6.1.0 pycodestyle==2.11.1 pyflakes==3.1.0"
+# The platforms with an image build and their DIB settings (generated from
+# cloudbr's platform registry): IMAGE_PLATFORMS and image_platform ID, which sets
+# PLATFORM_ELEMENT, _DISTRO_NAME, _RELEASE, _MIRROR, _DIB_PINS (a pinned
+# diskimage-builder, e.g. 3.33.0 for CentOS 7, the last that builds it; else
+# requirements-image.txt), _OVS_REPO_PATH (below the mirror), _OVS_REPO (the
+# installer's), _OVS_PURGE and _ELEMENTS (1: the cloudbr elements build it).
+# shellcheck source=scripts/image-platforms.sh
+. "$ROOT/scripts/image-platforms.sh"
 
 say() { printf '%s: %s\n' "$PROG" "$*" >&2; }
 die() {
@@ -118,13 +124,21 @@ install_host_packages() {
             as_root flock /tmp/cloudbr-apt.lock apt-get install -y -q "${missing[@]}" >&2; }
 }
 
+# The pinned DIB's virtualenv of platform $1 (DIB_VENV_CENTOS7 for CentOS 7's).
+pinned_venv() {
+    local var
+    var=DIB_VENV_$(printf '%s' "$1" | tr '[:lower:]' '[:upper:]')
+    echo "${!var:-$ROOT/.venv-image-$1}"
+}
+
 if [ "$VENV_ONLY" = 1 ]; then
     if [ "$INSTALL_DEPS" = 1 ]; then
         install_host_packages || die "could not install the packages of scripts/apt-image.txt"
     fi
-    if [ "${DISTRO:-${positional[0]:-}}" = centos7 ]; then
-        venv=${DIB_VENV_CENTOS7:-$ROOT/.venv-image-centos7}
-        ensure_venv "$venv" "$CENTOS7_DIB_PINS" || die "could not install $CENTOS7_DIB_PINS into $venv"
+    d=${DISTRO:-${positional[0]:-}}
+    if [ -n "$d" ] && image_platform "$d" && [ -n "$PLATFORM_DIB_PINS" ]; then
+        venv=$(pinned_venv "$d")
+        ensure_venv "$venv" "$PLATFORM_DIB_PINS" || die "could not install $PLATFORM_DIB_PINS into $venv"
     else
         venv=${DIB_VENV:-$ROOT/.venv-image}
         ensure_venv "$venv" "" || die "could not install requirements-image.txt into $venv"
@@ -136,11 +150,8 @@ fi
 DISTRO=${positional[0]:-${DISTRO:-}}
 BACKEND=${positional[1]:-${BACKEND:-}}
 
-case "$DISTRO" in
-    debian12 | ubuntu1804 | centos7 | el8 | el9) ;;
-    "") die "DISTRO is not set: use DISTRO=debian12|ubuntu1804|centos7|el8|el9" ;;
-    *) die "unsupported DISTRO=$DISTRO (debian12, ubuntu1804, centos7, el8 or el9)" ;;
-esac
+[ -n "$DISTRO" ] || die "DISTRO is not set: use DISTRO=${IMAGE_PLATFORMS// /|}"
+image_platform "$DISTRO" || die "unsupported DISTRO=$DISTRO (${IMAGE_PLATFORMS// /, })"
 case "$BACKEND" in
     linuxbridge | ovs) ;;
     "") die "BACKEND is not set: use BACKEND=linuxbridge|ovs" ;;
@@ -165,42 +176,34 @@ export DIB_ROOT_LABEL=${DIB_ROOT_LABEL:-cloudimg-rootfs}
 # environment; the probes below make an unreachable source fail in seconds.
 # ---------------------------------------------------------------------------
 VENV=${DIB_VENV:-$ROOT/.venv-image}
-DIB_PINS=""
-case "$DISTRO" in
-    debian12)
-        BASE_ELEMENT=debian-minimal
-        export DIB_RELEASE=bookworm
-        export DIB_DISTRIBUTION_MIRROR=${DIB_DISTRIBUTION_MIRROR:-http://deb.debian.org/debian}
+DIB_PINS=$PLATFORM_DIB_PINS
+[ -z "$DIB_PINS" ] || VENV=$(pinned_venv "$DISTRO")
+BASE_ELEMENT=$PLATFORM_ELEMENT
+export DIB_CLOUDBR_PLATFORM=$DISTRO
+export DIB_RELEASE=$PLATFORM_RELEASE
+export DIB_DISTRIBUTION_MIRROR=${DIB_DISTRIBUTION_MIRROR:-$PLATFORM_MIRROR}
+# What DIB's distribution elements need besides (by DIB's DISTRO_NAME).
+case "$PLATFORM_DISTRO_NAME" in
+    debian)
         # DIB's own default (http://security.debian.org/) lacks the
         # /debian-security path that bookworm's security suite lives under.
         export DIB_DEBIAN_SECURITY_MIRROR=${DIB_DEBIAN_SECURITY_MIRROR:-http://security.debian.org/debian-security}
         ;;
-    ubuntu1804)
-        BASE_ELEMENT=ubuntu-minimal
-        export DIB_RELEASE=bionic
-        export DIB_DISTRIBUTION_MIRROR=${DIB_DISTRIBUTION_MIRROR:-http://archive.ubuntu.com/ubuntu}
+    ubuntu)
         if [ -z "${DIB_APT_KEYRING:-}" ] && [ -e /usr/share/keyrings/ubuntu-archive-keyring.gpg ]; then
             export DIB_APT_KEYRING=/usr/share/keyrings/ubuntu-archive-keyring.gpg
         fi
         ;;
-    centos7)
-        BASE_ELEMENT=centos
-        export DIB_RELEASE=7
-        export DIB_DISTRIBUTION_MIRROR=${DIB_DISTRIBUTION_MIRROR:-http://vault.centos.org/centos}
-        DIB_CLOUD_IMAGES=${DIB_CLOUD_IMAGES:-https://cloud.centos.org/centos/7/images}
+    centos)
+        DIB_CLOUD_IMAGES=${DIB_CLOUD_IMAGES:-https://cloud.centos.org/centos/$DIB_RELEASE/images}
         export DIB_CLOUD_IMAGES
-        VENV=${DIB_VENV_CENTOS7:-$ROOT/.venv-image-centos7}
-        DIB_PINS=$CENTOS7_DIB_PINS
         ;;
-    el8 | el9)
+    rhel)
         # DIB's rhel element on an EL GenericCloud image (Rocky, Alma, RHEL, Oracle Linux):
         # DIB_LOCAL_IMAGE, or the image directory DIB_CLOUD_IMAGES (Rocky's by default); the
         # packages from DIB_DISTRIBUTION_MIRROR (BaseOS/AppStream), Open vSwitch from the
         # CentOS NFV SIG (DIB_CLOUDBR_OVS_EL_REPO).
-        BASE_ELEMENT=rhel
-        export DIB_RELEASE=${DISTRO#el}
-        export DIB_DISTRIBUTION_MIRROR=${DIB_DISTRIBUTION_MIRROR:-https://dl.rockylinux.org/pub/rocky}
-        DIB_CLOUD_IMAGES=${DIB_CLOUD_IMAGES:-https://dl.rockylinux.org/pub/rocky/$DIB_RELEASE/images/x86_64}
+        DIB_CLOUD_IMAGES=${DIB_CLOUD_IMAGES:-$PLATFORM_MIRROR/$DIB_RELEASE/images/x86_64}
         export DIB_CLOUD_IMAGES
         ;;
 esac
@@ -228,27 +231,27 @@ probe() {
 }
 
 say "probing sources for $DISTRO/$BACKEND (timeout ${IMAGE_PROBE_TIMEOUT}s)"
-case "$DISTRO" in
-    debian12)
+case "$PLATFORM_DISTRO_NAME" in
+    debian)
         probe DIB_DISTRIBUTION_MIRROR "$DIB_DISTRIBUTION_MIRROR/dists/$DIB_RELEASE/Release" || true
         probe DIB_DEBIAN_SECURITY_MIRROR "$DIB_DEBIAN_SECURITY_MIRROR/dists/$DIB_RELEASE-security/Release" || true
         ;;
-    ubuntu1804)
+    ubuntu)
         probe DIB_DISTRIBUTION_MIRROR "$DIB_DISTRIBUTION_MIRROR/dists/$DIB_RELEASE/Release" || true
         ;;
-    centos7)
+    centos)
         if [ -n "${DIB_LOCAL_IMAGE:-}" ]; then
             probe DIB_LOCAL_IMAGE "$DIB_LOCAL_IMAGE" || true
         else
-            probe DIB_CLOUD_IMAGES "$DIB_CLOUD_IMAGES/CentOS-7-x86_64-GenericCloud.qcow2.xz" || true
+            probe DIB_CLOUD_IMAGES "$DIB_CLOUD_IMAGES/CentOS-$DIB_RELEASE-x86_64-GenericCloud.qcow2.xz" || true
         fi
-        probe DIB_DISTRIBUTION_MIRROR "$DIB_DISTRIBUTION_MIRROR/7/os/x86_64/repodata/repomd.xml" || true
-        if [ "$BACKEND" = ovs ]; then
-            ovs_repo=${DIB_CLOUDBR_OVS_CENTOS7_REPO:-$DIB_DISTRIBUTION_MIRROR/7/cloud/x86_64/openstack-train/}
+        probe DIB_DISTRIBUTION_MIRROR "$DIB_DISTRIBUTION_MIRROR/$DIB_RELEASE/os/x86_64/repodata/repomd.xml" || true
+        if [ "$BACKEND" = ovs ] && [ -n "$PLATFORM_OVS_REPO_PATH" ]; then
+            ovs_repo=${DIB_CLOUDBR_OVS_CENTOS7_REPO:-$DIB_DISTRIBUTION_MIRROR/$PLATFORM_OVS_REPO_PATH}
             probe DIB_CLOUDBR_OVS_CENTOS7_REPO "${ovs_repo%/}/repodata/repomd.xml" || true
         fi
         ;;
-    el8 | el9)
+    rhel)
         if [ -n "${DIB_LOCAL_IMAGE:-}" ]; then
             probe DIB_LOCAL_IMAGE "$DIB_LOCAL_IMAGE" || true
         else
@@ -258,7 +261,7 @@ case "$DISTRO" in
             probe DIB_DISTRIBUTION_MIRROR "$DIB_DISTRIBUTION_MIRROR/$DIB_RELEASE/$repo/x86_64/os/repodata/repomd.xml" || true
         done
         if [ "$BACKEND" = ovs ]; then
-            ovs_repo=${DIB_CLOUDBR_OVS_EL_REPO:-https://mirror.stream.centos.org/SIGs/$DIB_RELEASE-stream/nfv/x86_64/openvswitch-2/}
+            ovs_repo=${DIB_CLOUDBR_OVS_EL_REPO:-$PLATFORM_OVS_REPO}
             probe DIB_CLOUDBR_OVS_EL_REPO "${ovs_repo%/}/repodata/repomd.xml" || true
         fi
         ;;
@@ -267,19 +270,19 @@ if [ ${#unreachable[@]} -gt 0 ]; then
     {
         echo "$PROG: error: cannot reach what the $DISTRO build needs:"
         for u in "${unreachable[@]}"; do echo "  $u"; done
-        case "$DISTRO" in
-            debian12)
+        case "$PLATFORM_DISTRO_NAME" in
+            debian)
                 echo "Set DIB_DISTRIBUTION_MIRROR (and DIB_DEBIAN_SECURITY_MIRROR) to a reachable Debian mirror."
                 ;;
-            ubuntu1804)
+            ubuntu)
                 echo "Set DIB_DISTRIBUTION_MIRROR to a reachable Ubuntu mirror (e.g. http://mirror.example/ubuntu)."
                 ;;
-            centos7)
-                echo "Set DIB_LOCAL_IMAGE to a local CentOS-7-x86_64-GenericCloud qcow2 (or DIB_CLOUD_IMAGES to a"
-                echo "reachable directory holding CentOS-7-x86_64-GenericCloud.qcow2.xz), and DIB_DISTRIBUTION_MIRROR"
-                echo "to a reachable CentOS 7 mirror or vault copy (the directory holding 7/os/x86_64)."
+            centos)
+                echo "Set DIB_LOCAL_IMAGE to a local CentOS-$DIB_RELEASE-x86_64-GenericCloud qcow2 (or DIB_CLOUD_IMAGES to a"
+                echo "reachable directory holding CentOS-$DIB_RELEASE-x86_64-GenericCloud.qcow2.xz), and DIB_DISTRIBUTION_MIRROR"
+                echo "to a reachable CentOS $DIB_RELEASE mirror or vault copy (the directory holding $DIB_RELEASE/os/x86_64)."
                 ;;
-            el8 | el9)
+            rhel)
                 echo "Set DIB_DISTRIBUTION_MIRROR to a reachable EL$DIB_RELEASE mirror (the directory holding"
                 echo "$DIB_RELEASE/BaseOS/x86_64/os and $DIB_RELEASE/AppStream/x86_64/os), DIB_LOCAL_IMAGE to a local EL$DIB_RELEASE"
                 echo "GenericCloud qcow2 (or DIB_CLOUD_IMAGES to a directory holding Rocky's), and for ovs"
@@ -289,7 +292,7 @@ if [ ${#unreachable[@]} -gt 0 ]; then
     } >&2
     exit 2
 fi
-if [ "$DISTRO" = ubuntu1804 ]; then
+if [ "$PLATFORM_DISTRO_NAME" = ubuntu ]; then
     if [ -z "${DIB_APT_KEYRING:-}" ]; then
         die "no Ubuntu archive keyring: set DIB_APT_KEYRING to ubuntu-archive-keyring.gpg (Debian 12 does not ship it; copy /usr/share/keyrings/ubuntu-archive-keyring.gpg from an Ubuntu host)"
     fi
@@ -297,14 +300,11 @@ if [ "$DISTRO" = ubuntu1804 ]; then
 fi
 [ -z "${DIB_APT_KEYRING:-}" ] || [ -r "$DIB_APT_KEYRING" ] || die "DIB_APT_KEYRING=$DIB_APT_KEYRING is not a readable file"
 say "sources OK"
-case "$DISTRO" in
-    el8 | el9)
-        # Honest stop: the elements do not yet install NetworkManager's keyfile stack (their
-        # EL package map is CentOS 7's: bridge-utils, network-scripts). Kickstart and the seed
-        # ISO are the EL carriers today.
-        die "$DISTRO images: the cloudbr elements do not build EL$DIB_RELEASE yet; install with the kickstart (cloudbr render: kickstart.cfg) or boot a stock EL$DIB_RELEASE cloud image with the host's seed.iso"
-        ;;
-esac
+if [ "$PLATFORM_ELEMENTS" != 1 ]; then
+    # Honest stop: the elements do not install this platform's network stack yet (EL8/EL9:
+    # NetworkManager keyfiles). Its installer document and the seed ISO are its carriers.
+    die "$DISTRO images: the cloudbr elements do not build ${DISTRO^^} yet; install with the installer document (cloudbr render: e.g. kickstart.cfg) or boot a stock ${DISTRO^^} cloud image with the host's seed.iso"
+fi
 if [ "$CHECK_ONLY" = 1 ]; then
     exit 0
 fi
@@ -316,9 +316,9 @@ if [ "$INSTALL_DEPS" = 1 ]; then
     install_host_packages || die "could not install the packages of scripts/apt-image.txt"
 fi
 need=(sudo qemu-img curl losetup mkfs.ext4)
-case "$DISTRO" in
-    debian12 | ubuntu1804) need+=(debootstrap) ;;
-    centos7) need+=(kpartx xz) ;;
+case "$PLATFORM_DISTRO_NAME" in
+    debian | ubuntu) need+=(debootstrap) ;;
+    centos) need+=(kpartx xz) ;;
 esac
 [ "$IMAGE_LAYOUT" = flat ] || need+=(kpartx dmsetup sgdisk)
 for tool in "${need[@]}"; do
@@ -410,7 +410,8 @@ done
 # which DIB configured with the same console and root label).
 cmdline="root=LABEL=$DIB_ROOT_LABEL ro console=tty0 console=ttyS0,115200"
 [ "${DIB_CLOUDBR_ETHN_NAMES:-1}" = 1 ] && cmdline="$cmdline net.ifnames=0 biosdevname=0"
-[ "$DISTRO/$BACKEND" = ubuntu1804/ovs ] && cmdline="$cmdline netcfg/do_not_use_netplan=true"
+# An OVS image whose platform purges netplan (Ubuntu 18.04), as its preseed says too.
+[ "$BACKEND" = ovs ] && [ -n "$PLATFORM_OVS_PURGE" ] && cmdline="$cmdline netcfg/do_not_use_netplan=true"
 echo "$cmdline" >"$out.cmdline"
 
 cat >"$out.json" <<EOF

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.ovsdb import OvsDb, ovsdb_server
+from tests.support.ovsdb import OvsDb, ovsdb_server, reset_ovsdb
 
 REPO = Path(__file__).resolve().parents[1]
 # Renders in tests write scratch trees: no syncfs of the shared disk for each (see writer.py;
@@ -17,14 +17,21 @@ os.environ.setdefault("CLOUDBR_UNSAFE_IO", "1")
 EXAMPLES = REPO / "examples"
 
 
-@pytest.fixture
-def ovsdb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OvsDb]:
+@pytest.fixture(scope="session")
+def ovsdb_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OvsDb]:
     if not shutil.which("ovsdb-server"):
         pytest.fail("ovsdb-server missing: run `make test`, which installs openvswitch-switch")
     # Unix socket paths must stay short (108 bytes), so use a short temp dir.
     root = tmp_path_factory.mktemp("ovs")
     with ovsdb_server(root) as db:
         yield db
+
+
+@pytest.fixture
+def ovsdb(ovsdb_session: OvsDb) -> OvsDb:
+    """One ovsdb-server per session, emptied before each test."""
+    reset_ovsdb(ovsdb_session)
+    return ovsdb_session
 
 
 @pytest.fixture(autouse=True, scope="session")

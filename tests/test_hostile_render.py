@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import subprocess
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from cloudbr import pipeline
 from cloudbr.carriers import cloudinit, kickstart, preseed
 from cloudbr.inventory import InventoryError, load_inventory, parse_inventory
 from cloudbr.model import Host
+from cloudbr.render import ovs_firstboot
 from tests.test_kickstart import parsed, run_post
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPbRgvd4ZMKHmtc3QdnB1dwJQ4+Ql5LL7nIOfX0sFCM3"
@@ -96,9 +98,19 @@ def test_preseed_late_script_runs_no_injected_command(distro: str, tmp_path: Pat
     (shim / "chroot").chmod(0o755)
     root = tmp_path / "target"
     root.mkdir()
+    # What early_command wrote and the late_command copied: the shared programs' payloads.
+    tree = pipeline.render.rootfs(host)
+    staged = root / preseed.SHARED_IN_TARGET.lstrip("/")
+    staged.mkdir(parents=True)
+    early = shlex.split(preseed.early_command(tree).replace("\\\n", " "))
+    payload = "".join(early[6 : early.index(">")])
+    (staged / early[early.index(">") + 1].rsplit("/", 1)[-1]).write_text(payload + "\n")
     env = dict(os.environ, PATH=f"{shim}:{os.environ['PATH']}")
     res = subprocess.run(["sh", str(script), str(root)], env=env, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
+    assert not staged.exists()
+    prog = root / ovs_firstboot.SCRIPT.lstrip("/")
+    assert prog.read_bytes() == tree[ovs_firstboot.SCRIPT].content
     assert not marker.exists()
     keys = (root / "root/.ssh/authorized_keys").read_text()
     assert keys == f"{KEY} {comment(marker)}\n"

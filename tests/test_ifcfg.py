@@ -24,6 +24,7 @@ from cloudbr.inventory import load_inventory, parse_inventory
 from cloudbr.model import Backend, Distro, Dns, Host
 from cloudbr.render import ifcfg
 from tests.conftest import EXAMPLES
+from tests.support.golden import assert_golden_tree
 from tests.support.ovsdb import OvsDb
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -822,10 +823,4 @@ def test_post_bond_options_without_delays_still_name_the_same_bond(tmp_path: Pat
 @pytest.mark.parametrize("flavour", ["bridge", "ovs"])
 def test_golden_tree(flavour: str) -> None:
     files = ifcfg.render(example(f"seed-centos7-{flavour}.yaml"))
-    root = GOLDEN / f"centos7-{flavour}" / "rootfs"
-    if UPDATE_GOLDEN:
-        write(files, root)
-    on_disk = {
-        "/" + str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()
-    }
-    assert on_disk == {path: f.content for path, f in files.items()}
+    assert_golden_tree(files, GOLDEN / f"centos7-{flavour}" / "rootfs")

@@ -21,7 +21,8 @@ from cloudbr.inventory import load_inventory, parse_inventory
 from cloudbr.model import Backend, Host
 from cloudbr.render import nm_keyfile
 from tests.conftest import EXAMPLES
-from tests.test_ifcfg import GOLDEN, ODD, UPDATE_GOLDEN, write
+from tests.support.golden import assert_golden_tree
+from tests.test_ifcfg import GOLDEN, ODD
 
 Parsed = dict[str, dict[str, str]]
 NETWORKMANAGER = "/usr/sbin/NetworkManager"
@@ -267,10 +268,24 @@ def test_values_that_are_not_plain_are_refused() -> None:
 def test_golden_tree(flavour: str) -> None:
     """For reading: the reference host's keyfiles (the checks above are the proof)."""
     files = nm_keyfile.render(load_inventory(EXAMPLES / f"el9-{flavour}.yaml").hosts[0])
-    root = GOLDEN / f"el9-{flavour}" / "rootfs"
-    if UPDATE_GOLDEN:
-        write(files, root)
-    on_disk = {
-        "/" + str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()
-    }
-    assert on_disk == {path: f.content for path, f in files.items()}
+    assert_golden_tree(files, GOLDEN / f"el9-{flavour}" / "rootfs")
+
+
+def test_wait_online_waits_for_the_bridges_as_long_as_ifupdown(tmp_path: Path) -> None:
+    """systemd's own parser reads NetworkManager's unit with the drop-in applied."""
+    host = LB[0]
+    units = tmp_path / "etc/systemd/system"
+    units.mkdir(parents=True)
+    unit = Path("/lib/systemd/system/NetworkManager-wait-online.service")
+    (units / unit.name).write_bytes(unit.read_bytes())
+    dropin = tmp_path / nm_keyfile.WAIT_ONLINE.lstrip("/")
+    dropin.parent.mkdir(parents=True)
+    dropin.write_bytes(nm_keyfile.render(host)[nm_keyfile.WAIT_ONLINE].content)
+    res = subprocess.run(
+        ["systemd-analyze", "cat-config", "--root", str(tmp_path), f"systemd/system/{unit.name}"],
+        capture_output=True,
+        text=True,
+    )
+    env = [ln for ln in res.stdout.splitlines() if ln.startswith("Environment=NM_ONLINE_TIMEOUT")]
+    assert env == ["Environment=NM_ONLINE_TIMEOUT=60", "Environment=NM_ONLINE_TIMEOUT=300"], res
+    assert nm_keyfile.WAIT_ONLINE in nm_keyfile.render(OVS[0])

@@ -11,6 +11,7 @@ on a connected subnet (or fails on demand).
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -28,7 +29,7 @@ from cloudbr.model import Backend, Family, Host
 from cloudbr.platforms import ovs_bond_options, platform
 from cloudbr.render import ovs_firstboot
 from tests.conftest import EXAMPLES
-from tests.support.ovsdb import OvsDb, ovsdb_server
+from tests.support.ovsdb import OvsDb, reset_ovsdb
 
 FAKE_IP = r'''#!/usr/bin/python3 -I
 """Fake iproute2 `ip`: the subset cloudbr-ovs-firstboot uses, on a JSON kernel state."""
@@ -134,11 +135,38 @@ with open(os.environ["FAKE_PING_LOG"], "a") as log:
     log.write(json.dumps(sys.argv[1:]) + "\n")
 if os.environ.get("FAKE_PING") == "fail":
     sys.exit(1)
+if os.environ.get("FAKE_PING") == "fail-after-first":
+    if len(open(os.environ["FAKE_PING_LOG"]).read().splitlines()) > 1:
+        sys.exit(1)
 st = json.load(open(os.environ["FAKE_KERNEL"]))
 target = ipaddress.ip_address(sys.argv[-1])
 up = [ipaddress.ip_interface(c) for d, c in st["addrs"] if d in st["up"]]
 sys.exit(0 if any(target in i.network for i in up) else 1)
 '''
+
+
+FAKE_RESOLVCONF = r"""#!/bin/sh
+# Fake resolvconf: -a RECORD (stdin) / -d RECORD in $CLOUDBR_RESOLVCONF_DIR.
+case $1 in
+    -a) cat >"$CLOUDBR_RESOLVCONF_DIR/$2" ;;
+    -d) rm -f "$CLOUDBR_RESOLVCONF_DIR/$2" ;;
+    *) exit 2 ;;
+esac
+"""
+
+FAKE_RESOLVECTL = r"""#!/bin/sh
+# Fake resolvectl: dns|domain LINK [VALUE...] and revert LINK, in $CLOUDBR_RESOLVCONF_DIR.
+d=$CLOUDBR_RESOLVCONF_DIR
+verb=$1 link=$2
+shift 2
+case $verb in
+    revert) rm -f "$d/$link.dns" "$d/$link.domain"; exit 0 ;;
+    dns|domain)
+        if [ $# -gt 0 ]; then echo "$*" >"$d/$link.$verb"; exit 0; fi
+        echo "Link 3 ($link): $(cat "$d/$link.$verb" 2>/dev/null)" ;;
+    *) exit 2 ;;
+esac
+"""
 
 
 def ovs_hosts() -> list[Host]:
@@ -160,6 +188,7 @@ class Sandbox:
     db: OvsDb
     root: Path
     script: Path
+    plan: Path
 
     @property
     def kernel(self) -> Path:
@@ -171,11 +200,16 @@ class Sandbox:
             FAKE_IP_LOG=str(self.root / "ip.log"),
             FAKE_PING_LOG=str(self.root / "ping.log"),
             CLOUDBR_FIRSTBOOT_DEADLINE="3",
+            CLOUDBR_RESOLV_CONF=str(self.root / "resolv.conf"),
+            CLOUDBR_RESOLVCONF_DIR=str(self.root / "resolvconf"),
             **env,
         )
         full_env["PATH"] = f"{self.root / 'bin'}:{full_env['PATH']}"
         return subprocess.run(
-            ["bash", str(self.script), *args], env=full_env, capture_output=True, text=True
+            ["bash", str(self.script), *args, str(self.plan)],
+            env=full_env,
+            capture_output=True,
+            text=True,
         )
 
     def state(self) -> dict[str, Any]:
@@ -212,15 +246,21 @@ def installer_kernel(host: Host) -> dict[str, Any]:
 
 def make_sandbox(db: OvsDb, host: Host, kernel: dict[str, Any] | None = None) -> Sandbox:
     root = db.root / "sandbox"
+    shutil.rmtree(root, ignore_errors=True)  # a fresh host: no kernel, logs or resolver state
     (root / "bin").mkdir(parents=True, exist_ok=True)
-    for name, text in (("ip", FAKE_IP), ("ping", FAKE_PING)):
+    (root / "resolvconf").mkdir(exist_ok=True)
+    fakes = [("ip", FAKE_IP), ("ping", FAKE_PING)]
+    fakes += [("resolvconf", FAKE_RESOLVCONF), ("resolvectl", FAKE_RESOLVECTL)]
+    for name, text in fakes:
         tool = root / "bin" / name
         tool.write_text(text)
         tool.chmod(0o755)
     files = ovs_firstboot.render(host)
     script = root / "cloudbr-ovs-firstboot"
     script.write_bytes(files[ovs_firstboot.SCRIPT].content)
-    sb = Sandbox(db, root, script)
+    plan = root / "ovs-firstboot.plan"
+    plan.write_bytes(files[ovs_firstboot.PLAN].content)
+    sb = Sandbox(db, root, script, plan)
     sb.kernel.write_text(json.dumps(kernel or installer_kernel(host)))
     return sb
 
@@ -326,7 +366,7 @@ def test_unit_orders_after_ovs_and_before_network_online_and_agent(host: Host) -
     assert {"network-online.target", "libvirtd.service", "cloudstack-agent.service"} <= set(
         d["Before"]
     )
-    assert d["ExecStart"] == [ovs_firstboot.SCRIPT]
+    assert d["ExecStart"] == [ovs_firstboot.SCRIPT, ovs_firstboot.PLAN]
     assert d["Type"] == ["oneshot"]
     assert d["WantedBy"] == ["multi-user.target"]
 
@@ -394,15 +434,68 @@ def all_script_hosts(tmp_path: Path) -> list[Host]:
     return [*OVS_HOSTS.values(), *load_inventory(odd_inventory(tmp_path)).hosts]
 
 
-def test_bash_n_and_shellcheck_pass_on_every_rendered_script(tmp_path: Path) -> None:
+def test_one_program_for_every_host_bash_n_and_shellcheck_clean(tmp_path: Path) -> None:
+    programs = {
+        ovs_firstboot.render(h)[ovs_firstboot.SCRIPT].content for h in all_script_hosts(tmp_path)
+    }
+    assert programs == {ovs_firstboot.program()}
+    script = tmp_path / "cloudbr-ovs-firstboot"
+    script.write_bytes(ovs_firstboot.program())
+    subprocess.run(["bash", "-n", str(script)], check=True)
+    sc = subprocess.run(["shellcheck", "-s", "bash", str(script)], capture_output=True, text=True)
+    assert sc.returncode == 0, sc.stdout
+
+
+def parse(tmp_path: Path, text: str | None) -> subprocess.CompletedProcess[str]:
+    script = tmp_path / "cloudbr-ovs-firstboot"
+    script.write_bytes(ovs_firstboot.program())
+    plan = tmp_path / "plan"
+    if text is not None:
+        plan.write_text(text)
+    return subprocess.run(
+        ["bash", str(script), "--parse", str(plan)], capture_output=True, text=True
+    )
+
+
+def test_every_plan_parses_to_its_steps(tmp_path: Path) -> None:
     for host in all_script_hosts(tmp_path):
-        script = tmp_path / f"{host.hostname}-{host.distro.value}.sh"
-        script.write_bytes(ovs_firstboot.render(host)[ovs_firstboot.SCRIPT].content)
-        subprocess.run(["bash", "-n", str(script)], check=True)
-        sc = subprocess.run(
-            ["shellcheck", "-s", "bash", str(script)], capture_output=True, text=True
-        )
-        assert sc.returncode == 0, sc.stdout
+        text = ovs_firstboot.render(host)[ovs_firstboot.PLAN].content.decode()
+        out = parse(tmp_path, text)
+        assert out.returncode == 0, (host.hostname, out.stderr)
+        steps = [ln for ln in text.splitlines() if ln and not ln.startswith("#")]
+        assert out.stdout.splitlines() == steps[1:-1]  # less the format line and "end"
+
+
+GOOD = "cloudbr-ovs-plan 1\nowner h1\nreach 192.0.2.1\nbridge br0\nend\n"
+BAD_PLANS = {
+    "unknown-verb": (GOOD.replace("bridge br0", "reboot now"), "unknown step: reboot"),
+    "hostile-word": (GOOD.replace("bridge br0", "bridge br$(id)"), "bad name: br$(id)"),
+    "extra-word": (GOOD.replace("bridge br0", "bridge br0 br1"), "unexpected: br1"),
+    "bad-tag": (GOOD.replace("bridge br0", "vlan-bridge v1 br0 4095"), "bad tag: 4095"),
+    "bad-cidr": (GOOD.replace("bridge br0", "address br0 192.0.2.1/33"), "bad cidr"),
+    "bad-option": (GOOD.replace("bridge br0", "port br0 b0 e0 e1 -- x=$(id)"), "bad opt"),
+    "truncated": (GOOD.replace("end\n", ""), "no end line"),
+    "no-header": (GOOD.replace("cloudbr-ovs-plan 1\n", ""), "not a cloudbr-ovs-plan 1"),
+    "double-space": (GOOD.replace("bridge br0", "bridge  br0"), "single spaces"),
+    "after-end": (GOOD + "bridge br1\n", "a step after end"),
+    "control-char": (GOOD.replace("br0", "br0\x1b"), "non-printable"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_PLANS.values(), ids=BAD_PLANS.keys())
+def test_bad_plans_are_fatal(tmp_path: Path, case: tuple[str, str]) -> None:
+    text, message = case
+    out = parse(tmp_path, text)
+    assert out.returncode == 6
+    assert message in out.stderr
+    assert out.stdout == ""
+
+
+def test_unreadable_plan_is_fatal(tmp_path: Path) -> None:
+    out = parse(tmp_path, None)
+    assert out.returncode == 6
+    assert "cannot read the plan" in out.stderr
+    assert parse(tmp_path, GOOD).returncode == 0  # the same call with a plan passes
 
 
 @pytest.mark.parametrize(
@@ -442,10 +535,11 @@ def test_builds_the_topology_and_moves_the_address(ovsdb: OvsDb, host: Host) -> 
     assert out.returncode == 0, out.stderr
     assert_converged(sb, host)
     # It checked the gateway with a bounded wait before declaring success.
+    # The target is probed before any change and again after them.
     pings = sb.calls("ping")
-    assert len(pings) == 1
-    assert pings[0][-1] == str(host.gateway4)
-    assert pings[0][pings[0].index("-w") + 1] == "3"
+    assert len(pings) == 2
+    assert {p[-1] for p in pings} == {str(host.gateway4)}
+    assert pings[1][pings[1].index("-w") + 1] == "3"
 
 
 def test_reference_host_matches_the_post_topology(ovsdb: OvsDb) -> None:
@@ -529,27 +623,28 @@ def test_check_reports_drift_and_sync(ovsdb: OvsDb) -> None:
     assert ovsdb.get("Port", "bond1", "bond_mode") == "active-backup"
 
 
-def test_interrupted_after_any_step_converges_on_rerun(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> None:
+def test_interrupted_after_sampled_steps_converges_on_rerun(ovsdb: OvsDb) -> None:
+    """A few steps here; CLOUDBR_FIRSTBOOT_SWEEP=all (the slow path) interrupts after each."""
     host = REFERENCE
-    with ovsdb_server(tmp_path_factory.mktemp("ovs")) as db:
-        sb = make_sandbox(db, host)
-        steps = len(sb.run("--dry-run").stdout.splitlines())
-        assert sb.run().returncode == 0
-        want_topology, want_kernel = topology(db), sb.state()
+    db = ovsdb
+    sb = make_sandbox(db, host)
+    steps = len(sb.run("--dry-run").stdout.splitlines())
+    assert sb.run().returncode == 0
+    want_topology, want_kernel = topology(db), sb.state()
     assert steps >= 10
-    for k in range(1, steps + 1):
-        with ovsdb_server(tmp_path_factory.mktemp("ovs")) as db:
-            sb = make_sandbox(db, host)
-            stopped = sb.run(CLOUDBR_FIRSTBOOT_STOP_AFTER=str(k))
-            assert stopped.returncode == 75, (k, stopped.stderr)
-            assert len(step_commands(stopped.stderr)) == k
-            rerun = sb.run()
-            assert rerun.returncode == 0, (k, rerun.stderr)
-            assert topology(db) == want_topology, k
-            assert sb.state() == want_kernel, k
-            assert_converged(sb, host)
+    every = os.environ.get("CLOUDBR_FIRSTBOOT_SWEEP") == "all"
+    sample = range(1, steps + 1) if every else sorted({1, steps // 2, steps})
+    for k in sample:
+        reset_ovsdb(db)
+        sb = make_sandbox(db, host)
+        stopped = sb.run(CLOUDBR_FIRSTBOOT_STOP_AFTER=str(k))
+        assert stopped.returncode == 75, (k, stopped.stderr)
+        assert len(step_commands(stopped.stderr)) == k
+        rerun = sb.run()
+        assert rerun.returncode == 0, (k, rerun.stderr)
+        assert topology(db) == want_topology, k
+        assert sb.state() == want_kernel, k
+        assert_converged(sb, host)
 
 
 # --- safety: rollback, conflicts, adoption -------------------------------------------------------
@@ -558,7 +653,7 @@ def test_interrupted_after_any_step_converges_on_rerun(
 def test_unreachable_gateway_rolls_everything_back(ovsdb: OvsDb) -> None:
     sb = make_sandbox(ovsdb, REFERENCE)
     kernel = sb.state()
-    out = sb.run(FAKE_PING="fail")
+    out = sb.run(FAKE_PING="fail-after-first")
     assert out.returncode == 4
     assert "192.168.100.1 did not answer within 3s" in out.stderr
     assert "previous state restored" in out.stderr
@@ -569,6 +664,29 @@ def test_unreachable_gateway_rolls_everything_back(ovsdb: OvsDb) -> None:
     assert "-4 route replace default via 192.168.100.1 dev eth0" in ip_calls
 
 
+def test_gateway_that_never_answered_keeps_the_new_bridges(ovsdb: OvsDb) -> None:
+    """No answer before the change either (e.g. LACP or STP still starting): no teardown."""
+    sb = make_sandbox(ovsdb, REFERENCE)
+    out = sb.run(FAKE_PING="fail")
+    assert out.returncode == 0, out.stderr
+    assert "does not answer before the change" in out.stderr
+    assert "nor before: keeping the change" in out.stderr
+    assert_converged(sb, REFERENCE)
+
+
+def test_dns_reaches_the_platform_resolver(ovsdb: OvsDb) -> None:
+    host = LACP_HOST  # debian12: resolvconf
+    sb = make_sandbox(ovsdb, host)
+    assert sb.run().returncode == 0
+    bridge = next(b for b in host.bridges if b.dns.servers)
+    record = (sb.root / "resolvconf" / f"{bridge.name}.inet").read_text().splitlines()
+    assert [f"nameserver {s}" for s in bridge.dns.servers] == [
+        ln for ln in record if ln.startswith("nameserver")
+    ]
+    again = sb.run("--check")
+    assert again.returncode == 0, again.stdout
+
+
 def test_failed_move_is_rolled_back_even_when_ping_would_pass(ovsdb: OvsDb) -> None:
     """The fake kernel refuses the gateway route (no address on the bridge): exit 5, restored."""
     host = REFERENCE
@@ -576,10 +694,10 @@ def test_failed_move_is_rolled_back_even_when_ping_would_pass(ovsdb: OvsDb) -> N
     kernel = sb.state()
     # Steal the bridge's address right before the route step by making cloudbr0's address
     # already present elsewhere is not enough; instead point the route at a foreign gateway.
-    script = sb.script.read_text().replace(
-        "want_route 4 cloudbr0 192.168.100.1", "want_route 4 cloudbr0 192.0.2.1"
+    plan = sb.plan.read_text().replace(
+        "route 4 cloudbr0 192.168.100.1", "route 4 cloudbr0 192.0.2.1"
     )
-    sb.script.write_text(script)
+    sb.plan.write_text(plan)
     out = sb.run()
     assert out.returncode == 5
     assert "Nexthop has invalid gateway" in out.stderr
@@ -591,7 +709,7 @@ def test_rollback_keeps_objects_that_existed_before(ovsdb: OvsDb) -> None:
     ovsdb.vsctl("add-br", "cloudbr0")
     ovsdb.vsctl("add-bond", "cloudbr0", "bond0", "eth0", "eth1", "bond_mode=active-backup")
     sb = make_sandbox(ovsdb, REFERENCE)
-    out = sb.run(FAKE_PING="fail")
+    out = sb.run(FAKE_PING="fail-after-first")
     assert out.returncode == 4
     assert ovsdb.bridges() == {"cloudbr0"}
     assert ovsdb.ifaces("bond0") == {"eth0", "eth1"}

@@ -80,14 +80,36 @@ def check_late_command(host: Host, tree: FileMap, value: str) -> None:
         host, tree
     )
     assert words[end + 1 : end + 3] == [f"/target{preseed.LATE_B64}", "&&"]
-    assert words[end + 3 : end + 5] == ["in-target", "sh"]
+    rest = words[end + 3 :]
+    if preseed.shared(tree):  # the shared programs, from the installer's RAM into the target
+        cp = ["cp", "-r", preseed.SHARED_DIR, f"/target{preseed.SHARED_IN_TARGET}", "&&"]
+        assert rest[:5] == cp
+        rest = rest[5:]
+    assert rest[:2] == ["in-target", "sh"]
     assert "http" not in value  # fetches nothing
+
+
+def check_early_command(tree: FileMap, value: str | None) -> None:
+    """Each shared program once, as d-i read it: base64 words decoding to its bytes."""
+    progs = preseed.shared(tree)
+    if not progs:
+        assert not value
+        return
+    assert value is not None
+    words = shlex.split(value)
+    assert words[:4] == ["mkdir", "-p", preseed.SHARED_DIR, "&&"]
+    payload = words[6 : words.index(">")]
+    ((path, f),) = progs.items()
+    assert gzip.decompress(base64.b64decode("".join(payload))) == f.content
+    assert words[words.index(">") + 1] == f"{preseed.SHARED_DIR}/{path.rsplit('/', 1)[-1]}.gz.b64"
+    assert "http" not in value
 
 
 def check_answers(host: Host, tree: FileMap, got: Installed) -> None:
     assert got.set_status == 0
     answers = dict(got.answers)
     check_late_command(host, tree, answers.pop("preseed/late_command"))
+    check_early_command(tree, answers.pop("preseed/early_command", None))
     assert answers == meant(host)
 
 
@@ -96,7 +118,8 @@ def check_answers(host: Host, tree: FileMap, got: Installed) -> None:
 def test_installer_reads_what_cloudbr_meant(name: str, tmp_path: Path) -> None:
     host = PRESEED_HOSTS[name]
     tree, text = build(host)
-    got = run_installer(text, [*meant(host), "preseed/late_command"], tmp_path)
+    questions = [*meant(host), "preseed/late_command", "preseed/early_command"]
+    got = run_installer(text, questions, tmp_path)
     check_answers(host, tree, got)
 
 
@@ -110,7 +133,7 @@ def test_wrong_parser_model_would_have_hidden_the_spaces(tmp_path: Path) -> None
 def install(host: Host, tmp_path: Path, text: str | None = None, **files: bytes) -> Installed:
     own = build(host)[1]
     target = {UPDATE_GRUB: RECORDER, DI_NETPLAN: b"network: {}\n", **files}
-    questions = [*meant(host), "preseed/late_command"]
+    questions = [*meant(host), "preseed/late_command", "preseed/early_command"]
     return run_installer(text or own, questions, tmp_path, target_files=target, late=True)
 
 

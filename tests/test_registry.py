@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cloudbr import carriers, cli, platforms, render
+from cloudbr import carriers, cli, platform_files, platforms, render
 from cloudbr.files import Role
 from cloudbr.inventory import InventoryError, parse_inventory
 from cloudbr.model import Backend, Distro
@@ -149,3 +149,26 @@ def test_platforms_command_prints_the_registry(capsys: pytest.CaptureFixture[str
         "supported",
     ]
     assert rows["ubuntu2404"].endswith("supported (not rendered yet)")
+
+
+def test_generated_image_files_are_current() -> None:
+    """The elements' pkg-map files, their platform facts and build-image.sh's platform table
+    are generated from the registry: `make platforms` rewrites them."""
+    root = SRC.parents[1]
+    stale = [
+        rel for rel, text in platform_files.files().items() if (root / rel).read_text() != text
+    ]
+    assert stale == [], "run `make platforms`"
+    assert platform_files.main(["--root", str(root), "--check"]) == 0
+
+
+def test_a_stale_generated_file_is_found(tmp_path: Path) -> None:
+    for rel, text in platform_files.files().items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    assert platform_files.main(["--root", str(tmp_path), "--check"]) == 0
+    pkg_map = tmp_path / "elements/cloudbr-ovs/pkg-map"
+    pkg_map.write_text(pkg_map.read_text().replace("resolvconf", "openresolv"))
+    assert platform_files.main(["--root", str(tmp_path), "--check"]) == 1
+    assert platform_files.main(["--root", str(tmp_path)]) == 0
+    assert "resolvconf" in pkg_map.read_text()

@@ -304,7 +304,10 @@ def test_write_files_lays_down_the_tree(seed: dict[str, Any]) -> None:
     assert common.BRIDGE_BLACKLIST not in written
     assert common.AGENT_PROPERTIES in written
     if host.backend is Backend.OVS:
-        assert set(tree) - set(written) <= {common.BRIDGE_BLACKLIST}
+        # The shared program is no part of user-data: the ISO carries it once, as a file.
+        shared = set(cloudinit.shared_files(tree).values())
+        assert shared == {ovs_firstboot.SCRIPT}
+        assert set(tree) - set(written) == {common.BRIDGE_BLACKLIST} | shared
 
 
 def test_network_ownership(seed: dict[str, Any]) -> None:
@@ -413,19 +416,61 @@ def test_ovs_hosts_start_the_first_boot_service(seed: dict[str, Any]) -> None:
         ["systemctl", "restart", "systemd-sysctl.service"],
     ]
     if host.backend is Backend.OVS:
+        name = ovs_firstboot.SCRIPT.rsplit("/", 1)[-1]
+        install = ["sh", "-c", cloudinit.INSTALL_SHARED, "cloudbr-install-shared"]
         assert cfg["runcmd"] == [
             *apply_now,
+            [*install, name, ovs_firstboot.SCRIPT],
             ["systemctl", "daemon-reload"],
             ["systemctl", "enable", "--now", ovs_firstboot.UNIT],
         ]
-        # What runcmd enables and starts is on disk by then.
-        assert {ovs_firstboot.UNIT_PATH, ovs_firstboot.SCRIPT} <= set(cfg_paths(cfg))
+        # What runcmd enables and starts is on disk by then: the unit and plan from
+        # write_files, the program from the seed medium (installed by the step before).
+        assert {ovs_firstboot.UNIT_PATH, ovs_firstboot.PLAN} <= set(cfg_paths(cfg))
+        assert ovs_firstboot.SCRIPT not in cfg_paths(cfg)
+        assert (seed["seed_dir"] / name).read_bytes() == ovs_firstboot.program()
         unit = written_by_user_data(cfg)[ovs_firstboot.UNIT_PATH].decode()
-        assert f"ExecStart={ovs_firstboot.SCRIPT}" in unit
+        assert f"ExecStart={ovs_firstboot.SCRIPT} {ovs_firstboot.PLAN}" in unit
     else:
         assert cfg["runcmd"] == apply_now
     assert {common.MODULES, common.SYSCTL} <= set(cfg_paths(cfg))
     assert all("defer" not in f for f in cfg["write_files"])
+
+
+FAKE_MOUNT = """#!/bin/sh
+# test stand-in: "mount -o ro -L LABEL DIR" copies the extracted seed when LABEL is cidata
+[ "$4" = cidata ] || exit 32
+cp -R "$FAKE_SEED/." "$5"
+"""
+FAKE_INSTALL = """#!/bin/bash
+# test stand-in: install into $FAKE_ROOT instead of /
+exec /usr/bin/install "${@:1:$#-1}" "$FAKE_ROOT${!#}"
+"""
+
+
+@pytest.mark.parametrize("mounts", [True, False], ids=["seed-medium", "no-medium"])
+def test_runcmd_installs_the_shared_program_from_the_seed(
+    mounts: bool, tmp_path: Path, seeds: dict[str, dict[str, Any]]
+) -> None:
+    seed = next(s for s in seeds.values() if s["host"].backend is Backend.OVS)
+    (cmd,) = [c for c in seed["cloud_init"]["cloud_config"]["runcmd"] if c[:2] == ["sh", "-c"]]
+    bin_dir, root = tmp_path / "bin", tmp_path / "root"
+    bin_dir.mkdir()
+    fakes = {"mount": FAKE_MOUNT if mounts else "#!/bin/sh\nexit 32\n"}
+    fakes |= {"install": FAKE_INSTALL, "umount": '#!/bin/sh\nfind "$1" -mindepth 1 -delete\n'}
+    for tool, text in fakes.items():
+        (bin_dir / tool).write_text(text)
+        (bin_dir / tool).chmod(0o755)
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "FAKE_SEED": str(seed["seed_dir"])}
+    out = subprocess.run(cmd, env={**env, "FAKE_ROOT": str(root)}, capture_output=True, text=True)
+    installed = root / ovs_firstboot.SCRIPT.lstrip("/")
+    if mounts:
+        assert out.returncode == 0, out.stderr
+        assert installed.read_bytes() == ovs_firstboot.program()
+        assert installed.stat().st_mode & 0o777 == 0o755
+    else:  # another NoCloud source: the image must have the program (here it has not)
+        assert out.returncode == 1
+        assert not installed.exists()
 
 
 def cfg_paths(cfg: dict[str, Any]) -> list[str]:

@@ -38,7 +38,12 @@ def test_wheel_carries_templates_and_renders(tmp_path: Path) -> None:
         assert shipped == in_repo, folder
 
     # `cloudbr image` needs the builder, its pins and the DIB elements too.
-    for name in ("scripts/build-image.sh", "requirements-image.txt", "scripts/apt-image.txt"):
+    for name in (
+        "scripts/build-image.sh",
+        "scripts/image-platforms.sh",
+        "requirements-image.txt",
+        "scripts/apt-image.txt",
+    ):
         assert f"cloudbr/image/{name}" in names
     elements = {p.relative_to(REPO) for p in (REPO / "elements").rglob("*") if p.is_file()}
     assert elements

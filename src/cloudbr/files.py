@@ -25,6 +25,10 @@ class Role(StrEnum):
     BOOT_ARGUMENTS = "boot-arguments"  # kernel command line: the carrier updates the bootloader
     AGENT_SETTINGS = "agent-settings"  # the CloudStack agent's settings and its unit drop-in
     PROGRAM = "program"  # an executable the host runs
+    # The same bytes on every host (the OVS first-boot program): a carrier that can ship it
+    # once (the seed ISO as a file of its own, the DIB image) does, instead of per host.
+    SHARED_PROGRAM = "shared-program"
+    FIRSTBOOT_PLAN = "firstboot-plan"  # the per-host data the shared program reads
     UNIT = "unit"  # a systemd unit the carriers enable (a FileMap holds no symlinks)
     VERIFY_PLAN = "verify-plan"  # what cloudbr-verify compares the live host with
     ACCESS = "access"  # root's SSH keys, added by carriers whose installer has no question

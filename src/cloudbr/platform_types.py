@@ -41,6 +41,15 @@ CLOUD_INIT_RENDERS: frozenset[NetworkStack] = frozenset(
 )
 
 
+class Resolver(StrEnum):
+    """Where a DNS server must go to reach the platform's resolver when no ifup runs (the OVS
+    first-boot program's dns step)."""
+
+    RESOLVCONF = "resolvconf"  # resolvconf -a IFACE.inet, as ifupdown's resolvconf hook does
+    RESOLVED = "resolved"  # systemd-resolved's per-link settings (resolvectl)
+    FILE = "file"  # /etc/resolv.conf itself
+
+
 class InstallerCarrier(StrEnum):
     KICKSTART = "kickstart"  # anaconda
     PRESEED = "preseed"  # debian-installer
@@ -108,14 +117,35 @@ class Stacks:
         return self.ovs if backend is Backend.OVS else self.linuxbridge
 
 
+# (generic name in an element's package-installs.yaml, the platform's package; "": none)
+PackageNames = tuple[tuple[str, str], ...]
+
+
 @dataclass(frozen=True)
 class Image:
-    """What scripts/build-image.sh and the DIB elements need (DISTRO_NAME, DIB_RELEASE)."""
+    """What scripts/build-image.sh and the DIB elements need to build the platform's image
+    (written into scripts/image-platforms.sh, the elements' pkg-map files and
+    environment.d/50-cloudbr-platform.bash by `make platforms`)."""
 
     element: str  # DIB distribution element
     distro_name: str  # DIB's DISTRO_NAME
     release: str  # DIB_RELEASE
     mirror: str  # DIB_DISTRIBUTION_MIRROR default
+    # Package names per cloudbr element (cloudbr-kvm-host, cloudbr-linuxbridge, cloudbr-ovs).
+    packages: tuple[tuple[str, PackageNames], ...] = ()
+    # What renders the seed's network-config on a linux bridge image (cloud-init renderer).
+    cloud_init_renderer: str = ""
+    # False: build-image.sh probes the sources and stops (the elements cannot build it yet).
+    elements: bool = True
+    services_enable: tuple[str, ...] = ()  # every image: the service that owns the network
+    services_disable: tuple[str, ...] = ()  # every image: services that must not
+    services_mask: tuple[str, ...] = ()
+    ovs_units: tuple[str, ...] = ()  # OVS images: units to enable
+    dib_pins: str = ""  # a pinned diskimage-builder (the current one dropped the platform)
+    ovs_repo_path: str = ""  # OVS repository below the mirror, where the base has none
+
+    def package_names(self, element: str) -> dict[str, str]:
+        return dict(dict(self.packages)[element])
 
 
 @dataclass(frozen=True)
@@ -146,6 +176,7 @@ class Platform:
     # Whether ifupdown's dns-nameservers/dns-search reach the resolver: only through
     # resolvconf's ifupdown hook, which the platform's install must bring.
     eni_dns_reaches_resolver: bool = False
+    resolver: Resolver = Resolver.FILE
     # The tree pins cloud-init (/etc/cloud/cloud.cfg.d): no network rendering on later boots,
     # no renaming of the host.
     cloud_init_settings: bool = False

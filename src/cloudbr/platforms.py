@@ -31,6 +31,14 @@ Debian 12 as "not tested", and dropped CentOS 7 and Ubuntu 18.04.
 from __future__ import annotations
 
 from cloudbr.model import Backend, Bond, BondMode, Distro, Family, Host
+from cloudbr.platform_images import (
+    DEB_HOST,
+    DEB_IMAGE_PACKAGES,
+    DEB_LINUXBRIDGE,
+    DEB_OVS,
+    EL7_IMAGE_PACKAGES,
+    image_packages,
+)
 from cloudbr.platform_types import (
     CloudStackStatus,
     Image,
@@ -41,6 +49,7 @@ from cloudbr.platform_types import (
     PerBackend,
     Platform,
     Repo,
+    Resolver,
     Stacks,
 )
 
@@ -94,6 +103,9 @@ def _el(release: str, name: str, ovs_package: str, **versions: tuple[int, ...]) 
         systemd=versions["systemd"],
         cloud_init=(23, 4),
         network_manager=versions["network_manager"],
+        # DIB's rhel element on a GenericCloud image (Rocky's by default); the elements do
+        # not install NetworkManager's keyfile stack yet.
+        image=Image("rhel", "rhel", release, "https://dl.rockylinux.org/pub/rocky", elements=False),
         rendered=True,
     )
 
@@ -104,6 +116,7 @@ def _ubuntu(release: str, codename: str, **versions: tuple[int, ...]) -> Platfor
         id=Distro(ident),
         name=f"Ubuntu {release}",
         family=Family.DEBIAN,
+        resolver=Resolver.RESOLVED,
         release=release,
         stacks=UBUNTU_STACKS,
         installer=Installer(
@@ -128,7 +141,15 @@ def _ubuntu(release: str, codename: str, **versions: tuple[int, ...]) -> Platfor
         cloud_init=versions["cloud_init"],
         netplan=versions["netplan"],
         cloud_init_settings=True,
-        image=Image("ubuntu-minimal", "ubuntu", codename, UBUNTU_ARCHIVE),
+        image=Image(
+            "ubuntu-minimal",
+            "ubuntu",
+            codename,
+            UBUNTU_ARCHIVE,
+            packages=DEB_IMAGE_PACKAGES,
+            cloud_init_renderer="netplan",
+            ovs_units=("openvswitch-switch.service",),
+        ),
     )
 
 
@@ -165,7 +186,24 @@ _ALL = (
         systemd=(219,),
         cloud_init=(19, 4),
         network_manager=(1, 18),
-        image=Image("centos", "centos", "7", "http://vault.centos.org/centos"),
+        image=Image(
+            "centos",
+            "centos",
+            "7",
+            "http://vault.centos.org/centos",
+            packages=EL7_IMAGE_PACKAGES,
+            cloud_init_renderer="sysconfig",
+            # The seed's ifcfg files are for the legacy network service: NetworkManager must
+            # not manage (or DHCP) the bond members.
+            services_enable=("network.service",),
+            services_disable=("NetworkManager.service",),
+            services_mask=("NetworkManager-wait-online.service",),
+            ovs_units=("openvswitch.service",),
+            # The last diskimage-builder that builds CentOS 7 (3.34.0 dropped it), with the
+            # flake8 it accepts.
+            dib_pins="diskimage-builder==3.33.0 flake8==6.1.0 pycodestyle==2.11.1 pyflakes==3.1.0",
+            ovs_repo_path="7/cloud/x86_64/openstack-train/",
+        ),
         rendered=True,
     ),
     _el(
@@ -188,6 +226,7 @@ _ALL = (
         id=Distro.UBUNTU1804,
         name="Ubuntu 18.04",
         family=Family.DEBIAN,
+        resolver=Resolver.RESOLVED,
         release="18.04",
         # Netplan cannot express OVS bonds and fake bridges: ifupdown and the first boot do.
         stacks=Stacks(linuxbridge=(S.NETPLAN,), ovs=(S.IFUPDOWN, S.OVS_FIRSTBOOT)),
@@ -221,7 +260,15 @@ _ALL = (
         cloud_init=(23, 1),
         netplan=(0, 99),
         cloud_init_settings=True,
-        image=Image("ubuntu-minimal", "ubuntu", "bionic", UBUNTU_ARCHIVE),
+        image=Image(
+            "ubuntu-minimal",
+            "ubuntu",
+            "bionic",
+            UBUNTU_ARCHIVE,
+            packages=DEB_IMAGE_PACKAGES,
+            cloud_init_renderer="netplan",
+            ovs_units=("openvswitch-switch.service", "networking.service"),
+        ),
         rendered=True,
     ),
     _ubuntu("20.04", "focal", ovs=(2, 13), systemd=(245,), cloud_init=(20, 1), netplan=(0, 99)),
@@ -256,8 +303,23 @@ _ALL = (
         cloud_init=(22, 4),
         netplan=(0, 106),
         eni_dns_reaches_resolver=True,
+        resolver=Resolver.RESOLVCONF,
         cloud_init_settings=True,
-        image=Image("debian-minimal", "debian", "bookworm", DEBIAN_ARCHIVE),
+        image=Image(
+            "debian-minimal",
+            "debian",
+            "bookworm",
+            DEBIAN_ARCHIVE,
+            # systemd-resolved is a package of its own on Debian 12 (it applies the seed's
+            # nameservers); resolvconf makes ifupdown's dns-* options reach resolv.conf.
+            packages=image_packages(
+                {**DEB_HOST, "qemu-kvm": "qemu-system-x86"},
+                {**DEB_LINUXBRIDGE, "resolver": "systemd-resolved"},
+                {**DEB_OVS, "resolver": "resolvconf"},
+            ),
+            cloud_init_renderer="netplan",
+            ovs_units=("openvswitch-switch.service", "networking.service"),
+        ),
         rendered=True,
     ),
 )

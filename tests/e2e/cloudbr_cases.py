@@ -311,15 +311,9 @@ def image_pair(out: Path, a: Host, b: Host) -> list[HostCase]:
     cases = [_case(out, a, [b], seed=True), _case(out, b, [a], seed=True)]
     for case, host in zip(cases, (a, b), strict=True):
         case.image = DibImage.for_backend(host.distro.value, host.backend.value)
-        # Found by cloudbr-verify (issue 17), a product bug not yet fixed: on the first boot
-        # from a seed ISO the OVS first-boot program builds the bridges without ifup, so
-        # resolvconf's if-up hook (the element installs resolvconf) never hands the interfaces
-        # file's dns-nameservers to resolv.conf: no nameserver until the next boot. Required
-        # to be reported, exactly, until the fix; the check fails once it is not.
-        known = (("resolver", "dns servers"),) if host.backend is Backend.OVS else ()
-        case.check_script = extra_check(
-            out, host.hostname, False, resolver_standin=False, known_drift=known
-        )
+        # No known drift: the OVS first-boot plan's dns step hands the servers to resolvconf
+        # itself (the program builds the bridges without ifup, so no ifupdown hook does).
+        case.check_script = extra_check(out, host.hostname, False, resolver_standin=False)
         # The e2e guest's netplan-ovs-cleanup artifact cannot happen here (no OVS in a
         # linux-bridge image): every unit must succeed.
         case.expect.pop("failed_allowed", None)

@@ -112,6 +112,12 @@ while read -r question <&4; do
     if db_get "$question"; then printf '%s' "$RET" > "/cloudbr/answer.$i"; fi
 done
 [ -e /cloudbr/run-late ] || exit 0
+# /bin/preseed_command, for preseed/early_command (d-i: right after loading the preseed):
+if db_get preseed/early_command && [ -n "$RET" ]; then
+    code=0
+    log-output sh -c "$RET" > /cloudbr/early.out 2>&1 || code=$?
+    if [ "$code" != 0 ]; then echo "$code" > /cloudbr/late.status; exit 0; fi
+fi
 # /bin/preseed_command, for preseed/late_command:
 db_get preseed/late_command
 code=0

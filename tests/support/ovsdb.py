@@ -111,3 +111,11 @@ def ovsdb_server(root: Path) -> Iterator[OvsDb]:
         pid = int(pidfile.read_text().strip()) if pidfile.exists() else 0
         if pid:
             os.kill(pid, signal.SIGTERM)
+
+
+def reset_ovsdb(db: OvsDb) -> None:
+    """Back to an empty database: bridges, ports and interfaces are not root rows, so clearing
+    the root's references drops them all."""
+    db.vsctl(
+        "clear", "Open_vSwitch", ".", "bridges", "--", "clear", "Open_vSwitch", ".", "external_ids"
+    )

@@ -28,6 +28,7 @@ import base64
 import hashlib
 import re
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Any
 
 import yaml
@@ -111,10 +112,37 @@ def carried_paths(host: Host, tree: FileMap) -> list[str]:
     """The tree's files that user-data writes, sorted."""
     # The image element lays the blacklist down only once the CloudStack agent (whose
     # installation needs the bridge module) is in the image; the seed cannot know that.
-    skip = {Role.MODULE_BLACKLIST}
+    # Programs that are the same on every host travel once, as files of the seed medium.
+    skip = {Role.MODULE_BLACKLIST, Role.SHARED_PROGRAM}
     if cloud_init_owns_network(host):
         skip |= NETWORK_ROLES
     return sorted(path for path, f in tree.items() if f.role not in skip)
+
+
+def shared_files(tree: FileMap) -> dict[str, str]:
+    """Seed file name -> target path of the tree's shared programs (the seed carries them as
+    files of their own next to user-data; runcmd installs them from there)."""
+    return {
+        PurePosixPath(p).name: p for p, f in sorted(tree.items()) if f.role is Role.SHARED_PROGRAM
+    }
+
+
+# runcmd's installer of the shared programs: from the seed medium (our ISO, label cidata);
+# with another NoCloud source (a seed directory, seedfrom) the image must have them already
+# (the DIB image bakes them). Arguments: pairs of seed file name and target path.
+INSTALL_SHARED = """set -e
+m=$(mktemp -d)
+if mount -o ro -L cidata "$m" 2>/dev/null || mount -o ro -L CIDATA "$m" 2>/dev/null; then
+    rc=0
+    while [ $# -gt 1 ]; do install -D -m 0755 "$m/$1" "$2" || rc=1; shift 2; done
+    umount "$m"
+else
+    rc=0
+    while [ $# -gt 1 ]; do test -x "$2" || rc=1; shift 2; done
+fi
+rmdir "$m"
+exit $rc
+"""
 
 
 def _users(host: Host) -> dict[str, Any]:
@@ -131,7 +159,7 @@ def _users(host: Host) -> dict[str, Any]:
     return {"disable_root": False, "users": [root]}
 
 
-def _runcmd(host: Host, carried: FileMap) -> dict[str, Any]:
+def _runcmd(host: Host, tree: FileMap, carried: FileMap) -> dict[str, Any]:
     cmds: list[list[str]] = []
     roles = {f.role for f in carried.values()}
     # write_files runs after systemd-modules-load and systemd-sysctl did at this first boot:
@@ -143,6 +171,10 @@ def _runcmd(host: Host, carried: FileMap) -> dict[str, Any]:
     if not cloud_init_owns_network(host):
         # The tree's own network files, taken up by their running stack (NetworkManager).
         cmds += render.activation(host)
+    shared = shared_files(tree)
+    if shared:
+        pairs = [w for name, path in shared.items() for w in (name, path)]
+        cmds.append(["sh", "-c", INSTALL_SHARED, "cloudbr-install-shared", *pairs])
     units = units_to_enable(carried)
     if units:
         cmds += [
@@ -168,7 +200,7 @@ def user_data(host: Host, tree: FileMap) -> dict[str, Any]:
     doc.update(_users(host))
     carried = {p: tree[p] for p in carried_paths(host, tree)}
     doc["write_files"] = [write_file_entry(p, f) for p, f in carried.items()]
-    doc.update(_runcmd(host, carried))
+    doc.update(_runcmd(host, tree, carried))
     return doc
 
 
@@ -181,13 +213,17 @@ def network_config(host: Host) -> dict[str, Any]:
     return {"network": {"config": "disabled"}}
 
 
-def instance_id(host: Host, user_data_text: str, network_config_text: str) -> str:
+def instance_id(
+    host: Host, user_data_text: str, network_config_text: str, extra: tuple[bytes, ...] = ()
+) -> str:
     """Stable per content: an unchanged host keeps its id (cloud-init does not re-run its
     per-instance modules), any change to what the seed carries gives a new one."""
     digest = hashlib.sha256()
-    for part in (host.hostname, user_data_text, network_config_text):
-        digest.update(part.encode("utf-8"))
+    for part in (host.hostname.encode(), user_data_text.encode(), network_config_text.encode()):
+        digest.update(part)
         digest.update(b"\0")
+    for blob in extra:  # the shared programs' bytes (none: the id stays what it was)
+        digest.update(hashlib.sha256(blob).digest())
     return "cloudbr-" + digest.hexdigest()[:16]
 
 
@@ -196,6 +232,7 @@ class Seed:
     user_data: str
     meta_data: str
     network_config: str
+    shared: tuple[tuple[str, bytes], ...] = ()  # shared programs, as files of the medium
 
     def files(self) -> dict[str, bytes]:
         """NoCloud file name -> content."""
@@ -203,11 +240,14 @@ class Seed:
             "meta-data": self.meta_data.encode("utf-8"),
             "network-config": self.network_config.encode("utf-8"),
             "user-data": self.user_data.encode("utf-8"),
+            **dict(self.shared),
         }
 
 
 def seed(host: Host, tree: FileMap) -> Seed:
     ud = USER_DATA_HEADER + dump(user_data(host, tree))
     nc = dump(network_config(host))
-    meta = {"instance-id": instance_id(host, ud, nc), "local-hostname": host.hostname}
-    return Seed(user_data=ud, meta_data=dump(meta), network_config=nc)
+    shared = tuple((name, tree[path].content) for name, path in shared_files(tree).items())
+    ident = instance_id(host, ud, nc, tuple(blob for _, blob in shared))
+    meta = {"instance-id": ident, "local-hostname": host.hostname}
+    return Seed(user_data=ud, meta_data=dump(meta), network_config=nc, shared=shared)

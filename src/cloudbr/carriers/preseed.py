@@ -50,6 +50,11 @@ TEMPLATE = "autoinstall/preseed.cfg.j2"
 AUTHORIZED_KEYS = embed.AUTHORIZED_KEYS
 LATE_SCRIPT = "/root/cloudbr-late.sh"
 LATE_B64 = "/root/cloudbr-late.b64"
+# The shared programs (the same bytes on every host) travel once, in preseed/early_command
+# (its own `sh -c` argument): written to the installer's RAM, copied into the target by the
+# late_command, installed by the late script.
+SHARED_DIR = "/tmp/cloudbr-shared"
+SHARED_IN_TARGET = "/root/cloudbr-shared"
 # Width of the base64 words in the preseed, one per continued line: d-i's parser forks a few
 # processes per line, so few long lines load fast.
 B64_WIDTH = 1024
@@ -172,7 +177,12 @@ def late_script(host: Host, tree: FileMap) -> str:
         )
     keys = host.access.ssh_authorized_keys
     dir_modes = embed.SSH_DIR_MODES if keys else {}
-    parts.append(embed.install_script(carried_files(host, tree), root="/", dir_modes=dir_modes))
+    carried = carried_files(host, tree)
+    own = {p: f for p, f in carried.items() if f.role is not Role.SHARED_PROGRAM}
+    parts.append(embed.install_script(own, root="/", dir_modes=dir_modes))
+    parts += [_install_shared(p, f.mode) for p, f in sorted(shared(tree).items())]
+    if shared(tree):
+        parts.append(f'rm -rf -- "${{cloudbr_target%/}}"{SHARED_IN_TARGET}\n')
     units = embed.units_to_enable(tree)
     if units:
         parts.append(
@@ -193,27 +203,64 @@ _RUN_IN_TARGET = (
 )
 
 
+def shared(tree: FileMap) -> FileMap:
+    return {p: f for p, f in tree.items() if f.role is Role.SHARED_PROGRAM}
+
+
+def _shared_name(path: str) -> str:
+    return path.rsplit("/", 1)[-1] + ".gz.b64"
+
+
+def _install_shared(path: str, mode: int) -> str:
+    src = shlex.quote(f"{SHARED_IN_TARGET}/{_shared_name(path)}")
+    dst = shlex.quote(path)
+    return (
+        f'cloudbr_t="${{cloudbr_target%/}}"; mkdir -p "$cloudbr_t"$(dirname {dst})\n'
+        f'base64 -d "$cloudbr_t"{src} | gunzip -c > "$cloudbr_t"{dst}.cloudbr-new\n'
+        f'chmod {mode:04o} "$cloudbr_t"{dst}.cloudbr-new && '
+        f'mv -f "$cloudbr_t"{dst}.cloudbr-new "$cloudbr_t"{dst}\n'
+    )
+
+
 GZIP_LEVEL = 6
 
 
-def late_command(script: str) -> str:
-    """The late_command value for the preseed file: one base64 word per continued line (each
-    indented, so either parser, joining with or without a space, keeps them apart)."""
+def _payload(data: bytes) -> list[str]:
+    """gzip'd (its CRC catches a cut payload), base64'd, as continued short words."""
     # Level 6, not 9: the script is mostly base64 already, so 9 saved 0.2% of the payload
     # for 1.7x the time (the largest single cost of rendering a preseed host).
-    packed = gzip.compress(script.encode("utf-8"), compresslevel=GZIP_LEVEL, mtime=0)
-    words = embed.chunks(base64.b64encode(packed).decode("ascii"), B64_WIDTH)
-    lines = [
-        "",
-        "  printf '%s\\n'",
-        *(f"  {w}" for w in words),
-        f"  > /target{LATE_B64} &&",
-        f"  in-target sh -c {shlex.quote(_RUN_IN_TARGET)}",
-    ]
-    command = " \\\n".join(lines)
+    packed = gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0)
+    return [f"  {w}" for w in embed.chunks(base64.b64encode(packed).decode("ascii"), B64_WIDTH)]
+
+
+def _checked(command: str, what: str) -> str:
     if len(command.encode()) >= ARG_LIMIT // 2:
-        raise ValueError(f"late_command of {len(command)} bytes is too close to {ARG_LIMIT}")
+        raise ValueError(f"{what} of {len(command)} bytes is too close to {ARG_LIMIT}")
     return command
+
+
+def early_command(tree: FileMap) -> str:
+    """preseed/early_command: the shared programs into the installer's RAM ('' if none)."""
+    progs = shared(tree)
+    if not progs:
+        return ""
+    lines = ["", f"  mkdir -p {SHARED_DIR}"]
+    for path, f in sorted(progs.items()):
+        lines[-1] += " &&"
+        lines += ["  printf '%s\\n'", *_payload(f.content)]
+        lines.append(f"  > {SHARED_DIR}/{_shared_name(path)}")
+    return _checked(" \\\n".join(lines), "early_command")
+
+
+def late_command(script: str, *, with_shared: bool = False) -> str:
+    """The late_command value for the preseed file: one base64 word per continued line (each
+    indented, so either parser, joining with or without a space, keeps them apart)."""
+    lines = ["", "  printf '%s\\n'", *_payload(script.encode("utf-8"))]
+    lines.append(f"  > /target{LATE_B64} &&")
+    if with_shared:
+        lines.append(f"  cp -r {SHARED_DIR} /target{SHARED_IN_TARGET} &&")
+    lines.append(f"  in-target sh -c {shlex.quote(_RUN_IN_TARGET)}")
+    return _checked(" \\\n".join(lines), "late_command")
 
 
 def document(host: Host, tree: FileMap) -> str:
@@ -226,7 +273,8 @@ def document(host: Host, tree: FileMap) -> str:
         packages=" ".join(packages(host)),
         ubuntu=platform(host).installer.ubuntu_archive,
         no_netplan=bool(purged_packages(host)),
-        late_command=late_command(late_script(host, tree)),
+        early_command=early_command(tree),
+        late_command=late_command(late_script(host, tree), with_shared=bool(shared(tree))),
     )
 
 

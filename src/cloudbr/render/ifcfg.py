@@ -173,7 +173,11 @@ def _ovs_nic(host: Host, nic: Nic) -> Pairs:
         pairs.append(("HWADDR", nic.mac))
     # A bond member's MTU (its own or its bond's) goes here: ifup-ovs `ifup`s each member
     # through ifup-eth, which sets it; the OVSBond file's MTU= would be read by nothing.
-    return pairs + _mtu(nic_mtu(host, nic.name))
+    mtu = nic_mtu(host, nic.name)
+    if bridge and mtu:
+        # ifup-ovs appends OVS_EXTRA to its add-port: OVS keeps the MTU only when asked.
+        pairs.append(("OVS_EXTRA", f"set Interface {nic.name} mtu_request={mtu}"))
+    return pairs + _mtu(mtu)
 
 
 def _ovs_bond(host: Host, bond: Bond) -> Pairs:

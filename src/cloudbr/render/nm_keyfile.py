@@ -27,16 +27,21 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from ipaddress import IPv4Address, IPv6Address
 
 from cloudbr.files import HEADER, SECRET, File, FileMap, Role
-from cloudbr.model import Backend, Bond, Bridge, Host, Nic, Vlan
+from cloudbr.model import Backend, Bond, Bridge, Host, IPAddress, IPInterface, Nic, Vlan
 from cloudbr.topology import nic_mtu
 
 NAME = "nm-keyfile"
 CONNECTIONS = "/etc/NetworkManager/system-connections"
 CONF = "/etc/NetworkManager/conf.d/90-cloudbr.conf"
+WAIT_ONLINE = "/etc/systemd/system/NetworkManager-wait-online.service.d/cloudbr.conf"
+# network-online.target (which the CloudStack agent and libvirt start after) waits for the
+# host's bridges as long as ifupdown's networking.service would (5 min), not NetworkManager's
+# 60 s: bonds, bridges and a VLAN on a loaded host took longer (e2e, first boot under TCG).
+WAIT_ONLINE_S = 300
 PREFIX = "cloudbr-"  # file names: never the same as an installer's own <device>.nmconnection
 # Deterministic profile UUIDs (byte-identical renders): uuid5 of the host's FQDN and device.
 UUID_NAMESPACE = uuid.UUID("5b6f0d39-0c8e-4d33-9a51-0f4a3c6f3c2e")
@@ -86,15 +91,23 @@ def _list(values: Iterable[object]) -> str:
     return "".join(f"{v};" for v in values)
 
 
+def _static(
+    addresses: Sequence[IPInterface], gateway: IPAddress | None, servers: Sequence[IPAddress]
+) -> Section:
+    """An [ipv4]/[ipv6] section with static addresses (one family's)."""
+    pairs = [(f"address{i}", str(a)) for i, a in enumerate(addresses, start=1)]
+    if gateway:
+        pairs.append(("gateway", str(gateway)))
+    if servers:
+        pairs.append(("dns", _list(servers)))
+    return pairs
+
+
 def _ipv4(bridge: Bridge) -> Section:
     if not bridge.ipv4:
         return [("method", "disabled")]
-    pairs = [(f"address{i}", str(a)) for i, a in enumerate(bridge.ipv4, start=1)]
-    if bridge.gateway4:
-        pairs.append(("gateway", str(bridge.gateway4)))
     servers = [s for s in bridge.dns.servers if isinstance(s, IPv4Address)]
-    if servers:
-        pairs.append(("dns", _list(servers)))
+    pairs = _static(bridge.ipv4, bridge.gateway4, servers)
     if bridge.dns.search:
         pairs.append(("dns-search", _list(bridge.dns.search)))
     return [*pairs, ("method", "manual")]
@@ -106,13 +119,8 @@ def _ipv6(host: Host, bridge: Bridge) -> Section:
     if not bridge.ipv6:
         # Static addressing only: no router advertisement decides an address.
         return [("method", "link-local")]
-    pairs = [(f"address{i}", str(a)) for i, a in enumerate(bridge.ipv6, start=1)]
-    if bridge.gateway6:
-        pairs.append(("gateway", str(bridge.gateway6)))
     servers = [s for s in bridge.dns.servers if isinstance(s, IPv6Address)]
-    if servers:
-        pairs.append(("dns", _list(servers)))
-    return [*pairs, ("method", "manual")]
+    return [*_static(bridge.ipv6, bridge.gateway6, servers), ("method", "manual")]
 
 
 def _port_of(host: Host, device: str) -> tuple[str, str] | None:
@@ -218,8 +226,19 @@ def path(device: str) -> str:
     return f"{CONNECTIONS}/{PREFIX}{device}.nmconnection"
 
 
+def wait_online() -> str:
+    return (
+        HEADER
+        + "# The host's bridges may take longer than NetworkManager's default 60 s to come up.\n"
+        + f"[Service]\nEnvironment=NM_ONLINE_TIMEOUT={WAIT_ONLINE_S}\n"
+    )
+
+
 def render(host: Host) -> FileMap:
-    files: FileMap = {CONF: File.text(conf(host), renderer=NAME, role=Role.NETWORK)}
+    files: FileMap = {
+        WAIT_ONLINE: File.text(wait_online(), renderer=NAME, role=Role.NETWORK),
+        CONF: File.text(conf(host), renderer=NAME, role=Role.NETWORK),
+    }
     for device, doc in keyfiles(host).items():
         files[path(device)] = File.text(_text(doc), mode=SECRET, renderer=NAME, role=Role.NETWORK)
     return files

@@ -1,87 +1,89 @@
-"""Open vSwitch first boot: a per-host script and systemd unit that build the OVS topology
-with `ovs-vsctl --may-exist`, move the host address onto its bridge and roll back if the
-gateway stops answering. The fixed logic lives in firstboot/cloudbr-ovs-firstboot.sh.j2; this
-module only writes the host's desired state as quoted calls of that script's functions.
+"""Open vSwitch first boot: one static program (the same bytes on every host, baked into the
+DIB image by elements/cloudbr-ovs) that builds the OVS topology with `ovs-vsctl --may-exist`,
+moves the host's addresses onto its bridges and rolls back if a gateway that answered before
+the change stops answering; a per-host plan file (data: one step per line of fixed verbs and
+validated words, which the program parses strictly and never evaluates); and the unit that
+runs the program on the plan at every boot (a no-op once converged).
+
+The plan's steps come from cloudbr.topology.ovs_plan; this module only writes them out.
 """
 
 from __future__ import annotations
 
-import shlex
+from functools import cache
 
-from cloudbr import templates
-from cloudbr.files import File, FileMap, Role
-from cloudbr.model import Bridge, Host
-from cloudbr.platforms import ovs_bond_options, platform
-from cloudbr.topology import bridge_mtu, nic_mtu, port_nics, reach_target
+from cloudbr import templates, topology
+from cloudbr.files import HEADER, File, FileMap, Role
+from cloudbr.model import Host
+from cloudbr.platforms import platform
 
 NAME = "ovs-firstboot"
 UNIT = "cloudbr-ovs-firstboot.service"
 SCRIPT = "/usr/local/sbin/cloudbr-ovs-firstboot"
+PLAN = "/etc/cloudbr/ovs-firstboot.plan"
+FORMAT = "cloudbr-ovs-plan 1"
+# The program's one source: the DIB element's static file (the image bakes it as it is).
+PROGRAM_SOURCE = "elements/cloudbr-ovs/static/usr/local/sbin/cloudbr-ovs-firstboot"
 UNIT_PATH = f"/etc/systemd/system/{UNIT}"
 IDENT = "cloudbr-ovs-firstboot"
 # Reachability deadline (30 s) plus generous room for ovs-vsctl waiting on ovs-vswitchd.
 TIMEOUT_SECONDS = 600
 
 
-def _call(*words: str) -> str:
-    return "    " + " ".join(shlex.quote(w) for w in words)
+def program() -> bytes:
+    """The one first-boot program, byte for byte the file the DIB element bakes."""
+    return _program()
 
 
-def _uplink_call(host: Host, bridge: Bridge) -> str | None:
-    uplink = bridge.uplink
-    if uplink is None:
-        return None
-    if uplink.is_bond:
-        bond = host.bond(uplink.name)
-        opts = [f"{k}={v}" for k, v in ovs_bond_options(host, bond)]
-        return _call("want_port", bridge.name, bond.name, *bond.members, "--", *opts)
-    return _call("want_port", bridge.name, uplink.name, uplink.name)
+@cache
+def _program() -> bytes:
+    return (templates.image_root() / PROGRAM_SOURCE).read_bytes()
 
 
-def plan_lines(host: Host) -> list[str]:
-    """Calls in dependency order: bridges, ports, VLAN bridges, MTUs, links, new addresses,
-    routes, then the removal of addresses from where they were."""
-    lines = [_call("want_bridge", b.name) for b in host.plain_bridges]
-    lines += [c for b in host.plain_bridges if (c := _uplink_call(host, b))]
-    for b in host.bridges:
-        if b.vlan is not None and b.vlan.parent_bridge is not None:
-            lines.append(_call("want_vlan_bridge", b.name, b.vlan.parent_bridge, str(b.vlan.id)))
-    nics = port_nics(host)
-    for nic in nics:
-        if mtu := nic_mtu(host, nic):
-            lines.append(_call("want_mtu", nic, str(mtu)))
-    lines += [_call("want_mtu", b.name, str(m)) for b in host.bridges if (m := bridge_mtu(host, b))]
-    lines += [_call("want_link_up", dev) for dev in (*nics, *(b.name for b in host.bridges))]
-    addrs = [(b.name, str(a)) for b in host.bridges for a in b.addresses]
-    lines += [_call("want_address", br, a) for br, a in addrs]
-    # Routes move before the old addresses go, so the kernel never drops one on its own.
-    for b in host.bridges:
-        if b.gateway4:
-            lines.append(_call("want_route", "4", b.name, str(b.gateway4)))
-        if b.gateway6:
-            lines.append(_call("want_route", "6", b.name, str(b.gateway6)))
-    lines += [_call("want_address_only_on", br, a) for br, a in addrs]
-    lines += [_call("want_no_address", nic) for nic in nics]
-    return lines
+def _words(host: Host, step: topology.Step) -> list[str]:
+    match step:
+        case topology.WantBridge(name):
+            return ["bridge", name]
+        case topology.WantVlanBridge(name, parent, tag):
+            return ["vlan-bridge", name, parent, str(tag)]
+        case topology.WantPort(bridge, port, ifaces, options):
+            opts = ["--", *(f"{k}={v}" for k, v in options)] if options else []
+            return ["port", bridge, port, *ifaces, *opts]
+        case topology.WantMtu(iface, mtu):
+            return ["mtu", iface, str(mtu)]
+        case topology.WantLinkUp(dev):
+            return ["link-up", dev]
+        case topology.WantAddress(dev, cidr):
+            return ["address", dev, str(cidr)]
+        case topology.WantRoute(family, dev, gateway):
+            return ["route", str(family), dev, str(gateway)]
+        case topology.WantAddressOnlyOn(dev, cidr):
+            return ["address-only-on", dev, str(cidr)]
+        case topology.WantNoAddress(dev):
+            return ["no-address", dev]
+        case topology.WantDns(link, servers, search):
+            return [
+                "dns",
+                platform(host).resolver.value,
+                link,
+                *servers,
+                *(["--", *search] if search else []),
+            ]
 
 
-def host_section(host: Host) -> str:
-    return "\n".join(
-        [
-            f"OWNER={shlex.quote(host.hostname)}",
-            f"REACH_TARGET={shlex.quote(reach_target(host))}",
-            "",
-            "plan() {",
-            *plan_lines(host),
-            "}",
-        ]
-    )
-
-
-def script(host: Host) -> str:
-    return templates.render(
-        "firstboot/cloudbr-ovs-firstboot.sh.j2", host_section=host_section(host)
-    )
+def plan_text(host: Host) -> str:
+    """The host's plan: data for the program (one step per line), never code."""
+    lines = [
+        "# cloudbr OVS first-boot plan; run by /usr/local/sbin/cloudbr-ovs-firstboot.",
+        HEADER.rstrip("\n"),
+        FORMAT,
+        f"owner {host.hostname}",
+    ]
+    if target := topology.reach_target(host):
+        lines.append(f"reach {target}")
+    lines += [" ".join(_words(host, step)) for step in topology.ovs_plan(host)]
+    lines.append("end")
+    return "\n".join(lines)
 
 
 def unit(host: Host) -> str:
@@ -90,7 +92,7 @@ def unit(host: Host) -> str:
         hostname=host.hostname,
         ovs_service=platform(host).ovs_service,
         network_services=" ".join(platform(host).network_units),
-        script=SCRIPT,
+        script=f"{SCRIPT} {PLAN}",
         ident=IDENT,
         timeout=TIMEOUT_SECONDS,
         unit=UNIT,
@@ -99,6 +101,7 @@ def unit(host: Host) -> str:
 
 def render(host: Host) -> FileMap:
     return {
-        SCRIPT: File.text(script(host), mode=0o755, renderer=NAME, role=Role.PROGRAM),
+        SCRIPT: File(program(), 0o755, NAME, Role.SHARED_PROGRAM),
+        PLAN: File.text(plan_text(host), renderer=NAME, role=Role.FIRSTBOOT_PLAN),
         UNIT_PATH: File.text(unit(host), renderer=NAME, role=Role.UNIT),
     }
