@@ -687,6 +687,24 @@ def test_dns_reaches_the_platform_resolver(ovsdb: OvsDb) -> None:
     assert again.returncode == 0, again.stdout
 
 
+def test_dns_without_the_resolver_package_goes_to_resolv_conf(ovsdb: OvsDb) -> None:
+    """A debian12 host whose image lacks resolvconf: the plan's DNS lands in resolv.conf."""
+    host = LACP_HOST  # debian12: resolvconf
+    sb = make_sandbox(ovsdb, host)
+    (sb.root / "bin" / "resolvconf").unlink()
+    out = sb.run()
+    assert out.returncode == 0, out.stderr
+    assert "resolvconf is not installed" in out.stderr
+    bridge = next(b for b in host.bridges if b.dns.servers)
+    lines = (sb.root / "resolv.conf").read_text().splitlines()
+    assert [f"nameserver {s}" for s in bridge.dns.servers] == [
+        ln for ln in lines if ln.startswith("nameserver")
+    ]
+    assert not (sb.root / "resolvconf" / f"{bridge.name}.inet").exists()
+    again = sb.run("--check")
+    assert again.returncode == 0, again.stdout
+
+
 def test_failed_move_is_rolled_back_even_when_ping_would_pass(ovsdb: OvsDb) -> None:
     """The fake kernel refuses the gateway route (no address on the bridge): exit 5, restored."""
     host = REFERENCE
