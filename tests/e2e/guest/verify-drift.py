@@ -174,7 +174,9 @@ def delete_fake_bridge() -> Callable[[], None]:
 
 
 def resolved() -> bool:
-    return "127.0.0.53" in RESOLV.read_text()
+    """systemd-resolved's stub is the only nameserver (a comment may name it elsewhere)."""
+    lines = [ln.split() for ln in RESOLV.read_text().splitlines()]
+    return [w[1] for w in lines if len(w) > 1 and w[0] == "nameserver"] == ["127.0.0.53"]
 
 
 def change_dns() -> Callable[[], None]:
