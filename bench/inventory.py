@@ -1,4 +1,5 @@
-"""A generated inventory of N hosts that mixes every supported distro and both backends."""
+"""A generated inventory of N hosts that mixes every platform cloudbr renders, each with every
+backend it supports (from the platform registry), in turn."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from typing import Any
 
 import yaml
 
-DISTROS = ("centos7", "ubuntu1804", "debian12")
-BACKENDS = ("linuxbridge", "ovs")
+from cloudbr import platforms
+
+# (distro, backend) in registry order: ubuntu2004 has no OVS, so it comes once.
+COMBINATIONS = tuple((p.id.value, b.value) for p in platforms.rendered() for b in p.backends)
 MANAGEMENT = ipaddress.IPv4Network("10.16.0.0/16")
 STORAGE = ipaddress.IPv4Network("10.32.0.0/16")
 # The lab's public example values (see examples/lab.yaml).
@@ -24,8 +27,7 @@ SSH_KEY = (
 
 
 def _host(i: int) -> dict[str, Any]:
-    distro = DISTROS[i % len(DISTROS)]
-    backend = BACKENDS[(i // len(DISTROS)) % len(BACKENDS)]
+    distro, backend = COMBINATIONS[i % len(COMBINATIONS)]
     host: dict[str, Any] = {
         "hostname": f"kvm{i:05d}",
         "distro": distro,
