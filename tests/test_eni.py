@@ -231,7 +231,7 @@ def test_linux_bridge_stanzas(name: str, tmp_path: Path) -> None:
             mtu = host.nic(member).mtu or bond.mtu
             assert options(path, st, member) == ({"mtu": [str(mtu)]} if mtu else {})
     for vlan in host.vlans:
-        assert options(path, st, vlan.name)["vlan-raw-device"] == [vlan.device]
+        assert options(path, st, vlan.name)["vlan-raw-device"] == [vlan.device.name]
         assert auto.index(vlan.name) < auto.index(vlan.bridge)
     for bridge in host.bridges:
         o = options(path, st, bridge.name)

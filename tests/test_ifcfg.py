@@ -211,7 +211,7 @@ def network_config_v2(host: Host) -> dict[str, object]:
         bonds[b.name] = {"interfaces": list(b.members), "parameters": params}
         if b.mtu:
             bonds[b.name]["mtu"] = b.mtu
-    vlans = {v.name: {"id": v.id, "link": v.device} for v in host.vlans}
+    vlans = {v.name: {"id": v.id, "link": v.device.name} for v in host.vlans}
     bridges = {}
     for br in host.bridges:
         d: dict[str, object] = {

@@ -57,7 +57,7 @@ def test_reference_host_is_valid() -> None:
     assert (vlan.id, vlan.name, vlan.device, vlan.parent_bridge) == (
         100,
         "bond0.100",
-        "bond0",
+        Uplink("bond0", DeviceKind.BOND),
         "cloudbr0",
     )
     assert h.traffic_labels.storage == "cloudbr100"

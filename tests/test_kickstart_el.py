@@ -101,7 +101,7 @@ def test_install_network_is_one_nic_of_the_management_bridge(host: Host) -> None
     that bridge is a VLAN bridge, with the management address; no bond, bridge or VLAN."""
     (net,) = parsed(host, kickstart_text(host)).network.network
     bridge = host.primary_bridge
-    device = bridge.vlan.device if bridge.vlan else bridge.uplink_name
+    device = bridge.vlan.device.name if bridge.vlan else bridge.uplink_name
     assert device is not None
     bonds = {b.name for b in host.bonds}
     nics = (

@@ -112,7 +112,7 @@ def test_netplan_generate_builds_the_topology(name: str, tmp_path: Path) -> None
         dev = units[f"{vlan.name}.netdev"]
         assert values(dev, "NetDev", "Kind") == ["vlan"]
         assert values(dev, "VLAN", "Id") == [str(vlan.id)]
-        assert vlan.name in values(units[f"{vlan.device}.network"], "Network", "VLAN")
+        assert vlan.name in values(units[f"{vlan.device.name}.network"], "Network", "VLAN")
     for nic in host.nics:
         if nic.mac:
             link = units[f"{nic.name}.link"]

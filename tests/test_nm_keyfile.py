@@ -144,7 +144,7 @@ def test_vlans_have_their_id_and_parent(host: Host) -> None:
     got = profiles(host)
     for v in host.vlans:
         assert got[v.name]["vlan"]["id"] == str(v.id)
-        assert got[v.name]["vlan"]["parent"] == v.device
+        assert got[v.name]["vlan"]["parent"] == v.device.name
         assert got[v.name].get("ethernet", {}).get("mtu") == (str(v.mtu) if v.mtu else None)
 
 

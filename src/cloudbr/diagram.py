@@ -73,7 +73,7 @@ def dot(host: Host) -> str:
     if not ovs:
         for vlan in host.vlans:
             out.append(_node(vlan.name, [f"VLAN {vlan.id}", _mtu(vlan.mtu)], shape="cds"))
-            out.append(f"  {_q(vlan.device)} -> {_q(vlan.name)};")
+            out.append(f"  {_q(vlan.device.name)} -> {_q(vlan.name)};")
     out.append("}")
     return "\n".join(out) + "\n"
 

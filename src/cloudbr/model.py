@@ -190,7 +190,7 @@ class Vlan:
 
     id: int
     name: str
-    device: str
+    device: Uplink  # the NIC or bond (or VLAN device) that carries the tag
     parent_bridge: str | None
     bridge: str
     mtu: int | None = None
@@ -348,7 +348,7 @@ class Host:
         return next((b for b in self.bridges if b.uplink_name == device), None)
 
     def vlans_on(self, device: str) -> tuple[Vlan, ...]:
-        return tuple(v for v in self.vlans if v.device == device)
+        return tuple(v for v in self.vlans if v.device.name == device)
 
 
 @dataclass(frozen=True)

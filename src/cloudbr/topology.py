@@ -29,7 +29,7 @@ def install_nic(host: Host) -> str | None:
     """The NIC the installer configures: the management bridge's uplink (or, for a VLAN
     bridge, the VLAN's device), or the primary (else first) member when that is a bond."""
     bridge = host.primary_bridge
-    device = bridge.vlan.device if bridge.vlan else bridge.uplink_name
+    device = bridge.vlan.device.name if bridge.vlan else bridge.uplink_name
     if device is None:
         return None
     bond = next((b for b in host.bonds if b.name == device), None)

@@ -111,7 +111,7 @@ def expect_for(host: Host, peers: list[Host]) -> dict[str, Any]:
             for b in host.bonds
         }
         expect["bridges"] = {b.name: {"ports": [b.uplink.name]} for b in host.bridges if b.uplink}
-        expect["vlans"] = {v.name: {"id": v.id, "link": v.device} for v in host.vlans}
+        expect["vlans"] = {v.name: {"id": v.id, "link": v.device.name} for v in host.vlans}
     else:
         expect["ovs_bridges"] = [b.name for b in host.bridges]
         expect["ovs_fake_bridges"] = {

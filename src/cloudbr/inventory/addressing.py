@@ -145,7 +145,7 @@ class AddressResolver(ResolverBase):
         for b in bridges:
             bpath = (*self._bridge_paths.get(b.name, self.topo_path), "mtu")
             if b.vlan is not None:
-                pairs.append((b.vlan.name, b.vlan.device, bpath, True))
+                pairs.append((b.vlan.name, b.vlan.device.name, bpath, True))
                 if self.backend is Backend.OVS and b.vlan.parent_bridge:
                     pairs.append((b.name, b.vlan.parent_bridge, bpath, False))
             if b.uplink:

@@ -126,7 +126,7 @@ class TopologyResolver(ResolverBase):
             if found is None:
                 continue
             device, parent_bridge = found
-            name = self.vlan_name(v, path, device, names, seen_ids, bridge_names)
+            name = self.vlan_name(v, path, device.name, names, seen_ids, bridge_names)
             if name is None:
                 continue
             self.failed_bridges.discard(v.bridge)
@@ -154,16 +154,16 @@ class TopologyResolver(ResolverBase):
 
     def vlan_device(
         self, v: VlanIn, ppath: Path, names: Names, bridges: list[Bridge]
-    ) -> tuple[str, str | None] | None:
+    ) -> tuple[Uplink, str | None] | None:
         """The device a VLAN tags and the bridge that device is the uplink of; None when the
         parent cannot carry it (reported)."""
         by_name = {b.name: b for b in bridges}
         kind = names[v.parent][0] if v.parent in names else None
-        device: str | None = None
+        device: Uplink | None = None
         parent_bridge: str | None = None
         if kind is DeviceKind.BRIDGE and v.parent in by_name:
             parent_bridge = v.parent
-            device = by_name[v.parent].uplink_name
+            device = by_name[v.parent].uplink
             if device is None:
                 self.err(ppath, f"bridge {v.parent!r} has no uplink to carry VLAN {v.id}")
         elif kind in UPLINK_KINDS:
@@ -171,8 +171,8 @@ class TopologyResolver(ResolverBase):
             if member:
                 self.err(ppath, member)
                 return None
-            device = v.parent
-            parent_bridge = next((b.name for b in bridges if b.uplink_name == device), None)
+            device = Uplink(v.parent, kind)
+            parent_bridge = next((b.name for b in bridges if b.uplink_name == v.parent), None)
         else:
             self.err(
                 ppath, f"VLAN parent {v.parent!r} is not a NIC, bond or bridge of the topology"
@@ -183,7 +183,7 @@ class TopologyResolver(ResolverBase):
             self.err(
                 ppath,
                 f"on Open vSwitch VLAN {v.id} becomes a fake bridge, which needs a parent "
-                f"bridge: no bridge has {device!r} as its uplink",
+                f"bridge: no bridge has {device.name!r} as its uplink",
             )
             return None
         return device, parent_bridge

@@ -143,7 +143,7 @@ def linux_stanzas(host: Host) -> list[Stanza]:
     stanzas += [_linux_bond(b) for b in host.bonds]
     for vlan in host.vlans:
         s = Stanza(vlan.name, "manual", classes=("auto",), comment=f"VLAN {vlan.id}")
-        s.add("vlan-raw-device", vlan.device)
+        s.add("vlan-raw-device", vlan.device.name)
         if vlan.mtu:
             s.add("mtu", vlan.mtu)
         stanzas.append(s)

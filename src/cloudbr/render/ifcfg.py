@@ -125,7 +125,7 @@ def _lb_vlan(vlan: Vlan) -> Pairs:
     return [
         *_common(vlan.name),
         ("VLAN", "yes"),
-        ("PHYSDEV", vlan.device),
+        ("PHYSDEV", vlan.device.name),
         ("BOOTPROTO", "none"),
         ("BRIDGE", vlan.bridge),
         *_mtu(vlan.mtu),

@@ -84,7 +84,7 @@ def _bond(bond: Bond) -> dict[str, Any]:
 def _vlan(vlan: Vlan) -> dict[str, Any]:
     conf = _no_dhcp()
     conf["id"] = vlan.id
-    conf["link"] = vlan.device
+    conf["link"] = vlan.device.name
     return _with_mtu(conf, vlan.mtu)
 
 

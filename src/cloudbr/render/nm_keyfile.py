@@ -155,7 +155,7 @@ def bond(host: Host, b: Bond) -> Keyfile:
 def vlan(host: Host, v: Vlan) -> Keyfile:
     doc: Keyfile = {"connection": _connection(host, v.name, "vlan", (v.bridge, "bridge"))}
     doc.update(_ethernet(None, v.mtu))
-    doc["vlan"] = [("id", str(v.id)), ("parent", v.device)]
+    doc["vlan"] = [("id", str(v.id)), ("parent", v.device.name)]
     return doc
 
 

@@ -90,7 +90,7 @@ def plan(host: Host) -> dict[str, Any]:
         "vlans": (
             {}
             if host.backend is Backend.OVS
-            else {v.name: {"id": v.id, "parent": v.device} for v in host.vlans}
+            else {v.name: {"id": v.id, "parent": v.device.name} for v in host.vlans}
         ),
         "default_routes": _routes(host),
         "dns": [str(s) for s in host.dns.servers],
