@@ -45,24 +45,37 @@ class _FixedClock:
 
     def __init__(self, epoch: int) -> None:
         self._epoch = float(epoch)
+        self._tm = time.gmtime(self._epoch)  # asked for many times per image
 
     def time(self) -> float:
         return self._epoch
 
     def localtime(self, secs: float | None = None) -> struct_time:
         # UTC: pycdlib derives the GMT offset from localtime - gmtime, which becomes 0.
-        return time.gmtime(self._epoch if secs is None else secs)
+        return self._tm if secs is None or secs == self._epoch else time.gmtime(secs)
+
+    def gmtime(self, secs: float | None = None) -> struct_time:
+        return self._tm if secs == self._epoch else time.gmtime(secs)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(time, name)
 
 
+_modules: tuple[int, list[ModuleType]] = (-1, [])
+
+
 def _pycdlib_modules() -> list[ModuleType]:
-    return [
-        mod
-        for name, mod in sorted(sys.modules.items())
-        if name.startswith("pycdlib.") and getattr(mod, "time", None) is time
-    ]
+    """pycdlib's modules that use `time` (looked up again only when modules were imported
+    since: a scan of sys.modules per image cost a quarter of a millisecond)."""
+    global _modules
+    if _modules[0] != len(sys.modules):
+        found = [
+            mod
+            for name, mod in sorted(sys.modules.items())
+            if name.startswith("pycdlib.") and getattr(mod, "time", None) is time
+        ]
+        _modules = (len(sys.modules), found)
+    return _modules[1]
 
 
 @contextmanager
@@ -103,26 +116,45 @@ def build_iso(files: Mapping[str, bytes], *, label: str, epoch: int = EPOCH) -> 
             raise IsoError(f"{name!r} and {short_names[short]!r} share ISO9660 name {short}")
         short_names[short] = name
 
-    out = io.BytesIO()
     with _fixed_clock(epoch):
-        image = pycdlib.PyCdlib()
-        image.new(
-            interchange_level=3,
-            vol_ident=label,
-            app_ident_str="CLOUDBR",
-            joliet=3,
-            rock_ridge="1.09",
+        image = _empty_images.pop((label, epoch), None) or _new_image(label)
+        data = _master(image, files)  # an exception drops the image: none half-filled is kept
+        _empty_images[(label, epoch)] = image
+    return data
+
+
+# An empty image per label and clock, filled, written and emptied again by each build (under
+# the clock's lock): the same bytes as a new image's (tests prove it), at about half the cost
+# (pycdlib's new() builds every volume descriptor and the root directory afresh).
+_empty_images: dict[tuple[str, int], pycdlib.PyCdlib] = {}
+
+
+def _new_image(label: str) -> pycdlib.PyCdlib:
+    image = pycdlib.PyCdlib()
+    image.new(
+        interchange_level=3,
+        vol_ident=label,
+        app_ident_str="CLOUDBR",
+        joliet=3,
+        rock_ridge="1.09",
+    )
+    return image
+
+
+def _master(image: pycdlib.PyCdlib, files: Mapping[str, bytes]) -> bytes:
+    names = sorted(files)
+    for name in names:
+        data = files[name]
+        image.add_fp(
+            io.BytesIO(data),
+            len(data),
+            iso_path="/" + iso9660_name(name),
+            rr_name=name,
+            joliet_path="/" + name,
+            file_mode=FILE_MODE,
         )
-        for name in sorted(files):
-            data = files[name]
-            image.add_fp(
-                io.BytesIO(data),
-                len(data),
-                iso_path="/" + iso9660_name(name),
-                rr_name=name,
-                joliet_path="/" + name,
-                file_mode=FILE_MODE,
-            )
-        image.write_fp(out)
-        image.close()
+    out = io.BytesIO()
+    image.write_fp(out)
+    for name in names:
+        image.rm_file(iso_path="/" + iso9660_name(name), rr_name=name, joliet_path="/" + name)
     return out.getvalue()

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterator
 
-from cloudbr import render
+from cloudbr import jsondump, render
 from cloudbr.carriers import carriers_for, pxe, pxe_servers
 from cloudbr.files import File, FileMap, Role, merge
 from cloudbr.model import Host, Inventory
@@ -32,9 +31,7 @@ def manifest(host: Host, tree: FileMap, artifacts: FileMap) -> File:
         "files": [_entry(p, tree[p]) for p in sorted(tree)],
         "artifacts": [_entry(p, artifacts[p]) for p in sorted(artifacts)],
     }
-    return File.text(
-        json.dumps(doc, indent=2, sort_keys=True), renderer="manifest", role=Role.ARTIFACT
-    )
+    return File.text(jsondump.dumps(doc, indent=2), renderer="manifest", role=Role.ARTIFACT)
 
 
 def render_host(host: Host) -> FileMap:
@@ -59,6 +56,6 @@ def site_trees(inv: Inventory) -> Iterator[tuple[str, FileMap]]:
     if files:
         doc = {"site": pxe.DIR, "files": [_entry(p, files[p]) for p in sorted(files)]}
         files["manifest.json"] = File.text(
-            json.dumps(doc, indent=2, sort_keys=True), renderer="manifest", role=Role.ARTIFACT
+            jsondump.dumps(doc, indent=2), renderer="manifest", role=Role.ARTIFACT
         )
         yield pxe.DIR, files

@@ -31,9 +31,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-import yaml
-
-from cloudbr import render
+from cloudbr import render, yamldump
 from cloudbr.carriers.embed import units_to_enable
 from cloudbr.files import File, FileMap, Role
 from cloudbr.model import Backend, Host
@@ -53,28 +51,11 @@ INLINE_LIMIT = 64 * 1024
 _CONTROL = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]")
 
 
-# libyaml's emitter (in every PyYAML wheel and Debian's python3-yaml): several times faster.
-class _Dumper(yaml.CSafeDumper):
-    """Safe YAML with multi-line strings as literal blocks, so write_files stays readable."""
-
-
-def _str(dumper: _Dumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_Dumper.add_representer(str, _str)
-
-
 def dump(doc: Any) -> str:
     # No line folding: an SSH key or a long line stays on one line, as the operator wrote it.
-    return yaml.dump(
-        doc,
-        Dumper=_Dumper,
-        sort_keys=False,
-        default_flow_style=False,
-        allow_unicode=True,
-        width=1 << 16,
+    # Multi-line strings as literal blocks, so write_files stays readable.
+    return yamldump.dump(
+        doc, yamldump.LiteralDumper, default_flow_style=False, allow_unicode=True, width=1 << 16
     )
 
 

@@ -13,8 +13,9 @@ with KernelArgs.GRUB_DROPIN) and cloud-init's settings (platforms with cloud_ini
 
 from __future__ import annotations
 
-import yaml
+from functools import cache
 
+from cloudbr import yamldump
 from cloudbr.files import HEADER, File, FileMap, Role
 from cloudbr.model import Host
 
@@ -33,10 +34,15 @@ def grub_dropin(host: Host) -> File | None:
     return File.text(HEADER + line, renderer=NAME, role=Role.BOOT_ARGUMENTS)
 
 
-def cloud_cfg(host: Host) -> File:
+@cache
+def _cloud_cfg() -> File:
     settings = {"network": {"config": "disabled"}, "preserve_hostname": True}
-    text = yaml.dump(settings, Dumper=yaml.CSafeDumper, sort_keys=False)
+    text = yamldump.dump(settings)
     return File.text(HEADER + text, renderer=NAME, role=Role.NETWORK_OWNERSHIP)
+
+
+def cloud_cfg(host: Host) -> File:
+    return _cloud_cfg()  # the same on every host
 
 
 def render_grub(host: Host) -> FileMap:

@@ -16,8 +16,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-import yaml
-
+from cloudbr import yamldump
 from cloudbr.files import HEADER, SECRET, File, FileMap, Role
 from cloudbr.model import Bond, Bridge, Dns, Host, Nic, Vlan
 from cloudbr.platforms import platform
@@ -170,9 +169,7 @@ def no_link_local(host: Host, config: dict[str, Any]) -> None:
 def document(host: Host, config: dict[str, Any] | None = None) -> str:
     config = network_config(host, default_form=to_default(host)) if config is None else config
     netplan = {"network": {**config, "renderer": "networkd"}}
-    return HEADER + yaml.dump(
-        netplan, Dumper=yaml.CSafeDumper, sort_keys=False, default_flow_style=False
-    )
+    return HEADER + yamldump.dump(netplan, default_flow_style=False)
 
 
 def render(host: Host) -> FileMap:

@@ -8,11 +8,11 @@ inventory and feeds it to the same comparison code.
 
 from __future__ import annotations
 
-import json
 from functools import cache
 from importlib import resources
 from typing import Any
 
+from cloudbr import jsondump
 from cloudbr.files import File, FileMap, Role
 from cloudbr.model import Backend, Host
 from cloudbr.render.common import agent_settings
@@ -105,7 +105,7 @@ def program() -> bytes:
 
 
 def render(host: Host) -> FileMap:
-    text = json.dumps(plan(host), indent=1, sort_keys=True)
+    text = jsondump.dumps(plan(host), indent=1)
     return {
         PLAN_PATH: File.text(text, renderer=NAME, role=Role.VERIFY_PLAN),
         PROGRAM_PATH: File(program(), 0o755, NAME, Role.PROGRAM),
