@@ -1,11 +1,8 @@
 """The OVS first-boot script, run for real against a private ovsdb-server.
 
 `ovs-vsctl` is the fixture's shim (real ovs-vsctl, private database, --no-wait). The kernel
-side cannot run here (no openvswitch module, no NICs), so `ip` and `ping` are small fakes on
-PATH that keep a kernel state file with the rules that matter for the script: a device exists
-when it is a NIC or an OVS internal interface, deleting an address drops the routes through
-it, a default route needs a gateway on a connected subnet, ping answers only when the target is
-on a connected subnet (or fails on demand).
+side cannot run here (no openvswitch module, no NICs), so `ip` and `ping` on PATH are fakes
+that keep a kernel state file (tests/support/fake_kernel.py has their rules).
 """
 
 from __future__ import annotations
@@ -24,126 +21,14 @@ from typing import Any
 import pytest
 
 from cloudbr import render
+from cloudbr.carriers import embed
 from cloudbr.inventory import load_inventory
 from cloudbr.model import Backend, Family, Host
 from cloudbr.platforms import ovs_bond_options, platform
 from cloudbr.render import ovs_firstboot
 from tests.conftest import EXAMPLES
+from tests.support import fake_kernel
 from tests.support.ovsdb import OvsDb, reset_ovsdb
-
-FAKE_IP = r'''#!/usr/bin/python3 -I
-"""Fake iproute2 `ip`: the subset cloudbr-ovs-firstboot uses, on a JSON kernel state."""
-import ipaddress, json, os, subprocess, sys
-
-STATE = os.environ["FAKE_KERNEL"]
-args = sys.argv[1:]
-with open(os.environ["FAKE_IP_LOG"], "a") as log:
-    log.write(json.dumps(args) + "\n")
-st = json.load(open(STATE))
-
-def internal():
-    out = subprocess.run(["ovs-vsctl", "--bare", "--columns=name", "find", "Interface",
-                          "type=internal"], capture_output=True, text=True, check=True).stdout
-    return [n.strip('"') for n in out.split()]
-
-devices = list(st["nics"]) + [n for n in internal() if n not in st["nics"]]
-# A deleted OVS bridge takes its kernel device, addresses and routes with it.
-st["addrs"] = [a for a in st["addrs"] if a[0] in devices]
-st["routes"] = [r for r in st["routes"] if r["dev"] in devices]
-st["up"] = [d for d in st["up"] if d in devices]
-
-def save():
-    json.dump(st, open(STATE, "w"), indent=1, sort_keys=True)
-
-def die(msg, code=2):
-    save(); print(msg, file=sys.stderr); sys.exit(code)
-
-def need_dev(d):
-    if d not in devices:
-        die(f'Cannot find device "{d}"', 1)
-
-def kw(words, key):
-    return words[words.index(key) + 1] if key in words else None
-
-fam = None
-while args and args[0] in ("-o", "-4", "-6"):
-    if args[0] != "-o":
-        fam = int(args[0][1:])
-    args = args[1:]
-obj, verb, rest = args[0], args[1], args[2:]
-if obj == "link" and verb == "show":
-    for d in devices:
-        flags = "BROADCAST,MULTICAST" + (",UP,LOWER_UP" if d in st["up"] else "")
-        print(f"{devices.index(d) + 2}: {d}: <{flags}> mtu 1500 qdisc noqueue state UNKNOWN")
-elif obj == "link" and verb == "set":
-    d = kw(rest, "dev"); need_dev(d)
-    if rest[-1] == "up" and d not in st["up"]:
-        st["up"].append(d)
-    elif rest[-1] == "down" and d in st["up"]:
-        st["up"].remove(d)
-elif obj == "addr" and verb == "show":
-    for d, cidr in st["addrs"]:
-        i = ipaddress.ip_interface(cidr)
-        kind = "inet" if i.version == 4 else "inet6"
-        brd = f" brd {i.network.broadcast_address}" if i.version == 4 else ""
-        print(f"{devices.index(d) + 2}: {d}    {kind} {cidr}{brd} scope global {d}\\"
-              "       valid_lft forever preferred_lft forever")
-elif obj == "addr" and verb in ("add", "del"):
-    cidr, d = rest[0], kw(rest, "dev"); need_dev(d)
-    if verb == "add":
-        if [d, cidr] in st["addrs"]:
-            die("RTNETLINK answers: File exists")
-        st["addrs"].append([d, cidr])
-    else:
-        if [d, cidr] not in st["addrs"]:
-            die("RTNETLINK answers: Cannot assign requested address")
-        st["addrs"].remove([d, cidr])
-        nets = [ipaddress.ip_interface(c).network for x, c in st["addrs"] if x == d]
-        st["routes"] = [r for r in st["routes"] if r["dev"] != d
-                        or any(ipaddress.ip_address(r["via"]) in n for n in nets)]
-elif obj == "route" and verb == "show":
-    for r in st["routes"]:
-        if r["fam"] == fam:
-            print(r["line"])
-elif obj == "route" and verb in ("replace", "del"):
-    d, via = kw(rest, "dev"), kw(rest, "via")
-    line = " ".join(rest)
-    same = [r for r in st["routes"] if r["fam"] == fam and r["dev"] == d and r["via"] == via]
-    if verb == "del":
-        if not same:
-            die("RTNETLINK answers: No such process")
-        st["routes"] = [r for r in st["routes"] if r not in same]
-    else:
-        need_dev(d)
-        nets = [ipaddress.ip_interface(c).network for x, c in st["addrs"] if x == d]
-        if not any(ipaddress.ip_address(via) in n for n in nets):
-            die("Error: Nexthop has invalid gateway.")
-        metric = kw(rest, "metric") or "0"
-        st["routes"] = [r for r in st["routes"]
-                        if not (r["fam"] == fam and (kw(r["line"].split(), "metric") or "0") == metric)]
-        st["routes"].append({"fam": fam, "dev": d, "via": via, "line": line})
-else:
-    die(f"fake ip: unsupported {sys.argv[1:]}", 255)
-save()
-'''
-
-FAKE_PING = r'''#!/usr/bin/python3 -I
-"""Fake ping: answers when the target is on a connected subnet, unless FAKE_PING=fail."""
-import ipaddress, json, os, sys
-
-with open(os.environ["FAKE_PING_LOG"], "a") as log:
-    log.write(json.dumps(sys.argv[1:]) + "\n")
-if os.environ.get("FAKE_PING") == "fail":
-    sys.exit(1)
-if os.environ.get("FAKE_PING") == "fail-after-first":
-    if len(open(os.environ["FAKE_PING_LOG"]).read().splitlines()) > 1:
-        sys.exit(1)
-st = json.load(open(os.environ["FAKE_KERNEL"]))
-target = ipaddress.ip_address(sys.argv[-1])
-up = [ipaddress.ip_interface(c) for d, c in st["addrs"] if d in st["up"]]
-sys.exit(0 if any(target in i.network for i in up) else 1)
-'''
-
 
 FAKE_RESOLVCONF = r"""#!/bin/sh
 # Fake resolvconf: -a RECORD (stdin) / -d RECORD in $CLOUDBR_RESOLVCONF_DIR.
@@ -249,7 +134,7 @@ def make_sandbox(db: OvsDb, host: Host, kernel: dict[str, Any] | None = None) ->
     shutil.rmtree(root, ignore_errors=True)  # a fresh host: no kernel, logs or resolver state
     (root / "bin").mkdir(parents=True, exist_ok=True)
     (root / "resolvconf").mkdir(exist_ok=True)
-    fakes = [("ip", FAKE_IP), ("ping", FAKE_PING)]
+    fakes = [(tool, fake_kernel.client(tool, db.sock)) for tool in ("ip", "ping")]
     fakes += [("resolvconf", FAKE_RESOLVCONF), ("resolvectl", FAKE_RESOLVECTL)]
     for name, text in fakes:
         tool = root / "bin" / name
@@ -330,8 +215,6 @@ def test_every_ovs_host_tree_has_script_and_unit(host: Host) -> None:
     assert script.mode == 0o755
     assert script.renderer == ovs_firstboot.NAME
     assert unit.mode == 0o644
-    assert ovs_firstboot.UNIT == "cloudbr-ovs-firstboot.service"
-    assert ovs_firstboot.UNIT_PATH.endswith("/" + ovs_firstboot.UNIT)
 
 
 def test_linuxbridge_hosts_get_no_firstboot() -> None:
@@ -398,6 +281,15 @@ def test_systemd_accepts_the_unit(tmp_path: Path, host: Host) -> None:
     out = systemd_verify(tmp_path / "good", text, host)
     assert out.returncode == 0, out.stderr
     assert out.stderr == ""
+    # The name every carrier enables is the unit's: systemctl links it into multi-user.
+    root = tmp_path / "good"
+    units = embed.units_to_enable(ovs_firstboot.render(host))
+    enable = ["systemctl", f"--root={root}", "enable", *units]
+    subprocess.run(enable, check=True, capture_output=True)
+    wants = root / "etc/systemd/system/multi-user.target.wants"
+    assert {p.name: os.readlink(p) for p in wants.iterdir()} == {
+        u: f"/etc/systemd/system/{u}" for u in units
+    }
     broken = systemd_verify(tmp_path / "bad", text.replace("Type=oneshot", "Type=oneshoot"), host)
     assert "Failed to parse service type" in broken.stderr  # the check can fail
 
@@ -623,8 +515,11 @@ def test_check_reports_drift_and_sync(ovsdb: OvsDb) -> None:
     assert ovsdb.get("Port", "bond1", "bond_mode") == "active-backup"
 
 
-def test_interrupted_after_sampled_steps_converges_on_rerun(ovsdb: OvsDb) -> None:
-    """A few steps here; CLOUDBR_FIRSTBOOT_SWEEP=all (the slow path) interrupts after each."""
+def test_interrupted_after_sampled_steps_converges_on_rerun(
+    ovsdb: OvsDb, record_property: Any
+) -> None:
+    """A few steps here; CLOUDBR_FIRSTBOOT_SWEEP=all interrupts after each (`make e2e` runs it
+    so: tests/e2e/sweep_case.py reads the properties recorded here)."""
     host = REFERENCE
     db = ovsdb
     sb = make_sandbox(db, host)
@@ -634,6 +529,8 @@ def test_interrupted_after_sampled_steps_converges_on_rerun(ovsdb: OvsDb) -> Non
     assert steps >= 10
     every = os.environ.get("CLOUDBR_FIRSTBOOT_SWEEP") == "all"
     sample = range(1, steps + 1) if every else sorted({1, steps // 2, steps})
+    record_property("steps", steps)
+    record_property("interrupted_after", ",".join(map(str, sample)))
     for k in sample:
         reset_ovsdb(db)
         sb = make_sandbox(db, host)

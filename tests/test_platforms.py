@@ -12,7 +12,7 @@ import pytest
 from cloudbr import cli, render
 from cloudbr.carriers import preseed
 from cloudbr.model import Backend, Distro, Host
-from cloudbr.platforms import PLATFORMS, platform
+from cloudbr.platforms import platform
 from cloudbr.render import eni, ifcfg, netplan, ovs_firstboot
 from tests.conftest import EXAMPLES
 from tests.support.debian_installer import run_in_debian_root, run_installer
@@ -165,5 +165,3 @@ def test_netplan_0_39_is_guaranteed_where_link_local_is_written(tmp_path: Path) 
     assert "netplan.io" in got.answers["pkgsel/include"].split()
     assert "updates" in got.answers["apt-setup/services-select"].replace(",", " ").split()
     assert got.answers["mirror/suite"] == "bionic"
-    # Where netplan is not what the host runs, nothing depends on the key.
-    assert not PLATFORMS[Distro.CENTOS7].netplan_link_local

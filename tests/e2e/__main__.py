@@ -15,6 +15,7 @@ from .dib_image import DibImage, ensure_images
 from .harness import GuestImage, ScenarioResult, run_scenario
 from .image import BaseImage
 from .pxe_case import pxe_scenarios
+from .sweep_case import sweep_scenarios
 
 
 def _fmt(value: float | None, digits: int = 1) -> str:
@@ -79,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     patterns = args.patterns or [""]
     # cloudbr's own output for tests/e2e/inventory.yaml is what `make e2e` proves.
     candidates: list[Any] = [*cloudbr_scenarios(e2e_out_dir()), *pxe_scenarios()]
+    candidates += sweep_scenarios()  # no guest: the first-boot interrupt sweep, every step
     if args.harness:
         candidates += harness_scenarios()
     scenarios = [s for s in candidates if any(p in s.name for p in patterns)]

@@ -21,6 +21,7 @@ from cloudbr.carriers import preseed as preseed_carrier
 from cloudbr.inventory import load_inventory
 from cloudbr.model import Backend
 from cloudbr.pipeline import render_host
+from tests.support.debian_installer import installer_root
 
 from .__main__ import INSTALL_HOST, INVENTORY, install_net, netcfg_used_preseed
 from .disk import PROBE, PROBE_FILES, PROBE_WANTS, DiskError, cat, debugfs, grub_entry, prepare
@@ -67,7 +68,20 @@ def test_kernel_release_matches_file_1() -> None:
         ["file", "-b", str(NETBOOT.kernel)], capture_output=True, text=True, check=True
     ).stdout
     assert f"version {NETBOOT.kernel_release} " in described
-    assert NETBOOT.kernel_abi == NETBOOT.kernel_release.rsplit("-", 1)[0]
+
+
+@needs_netboot
+def test_kernel_abi_keeps_the_installers_own_module_udebs() -> None:
+    """The initrd's own kernel and module udebs (its dpkg status, Debian's names) are of the
+    ABI read from the kernel image, and its modules are under the kernel's release."""
+    root = installer_root()
+    assert (root / "lib/modules" / NETBOOT.kernel_release).is_dir()
+    own = [u for u in parse_index((root / "var/lib/dpkg/status").read_text())]
+    kernel = [u["Package"] for u in own if u["Package"].startswith("kernel-image-")]
+    assert kernel, "no kernel udeb in the initrd"
+    kept = {u["Package"] for u in udebs_for(own, NETBOOT.kernel_abi)}
+    assert kept == {u["Package"] for u in own}
+    assert udebs_for(own, "0.0.0-1") != own  # another ABI drops them
 
 
 # -- the test overlay -------------------------------------------------------------------------
