@@ -192,3 +192,57 @@ def test_a_failed_build_leaves_no_half_filled_image() -> None:
     with pytest.raises(TypeError):
         iso.build_iso({"user-data": "not bytes"}, label="cidata")  # type: ignore[dict-item]
     assert iso.build_iso(FILE_SETS[0], label="cidata") == good
+
+
+PROGRAM = "".join(f"line {i}: echo 'x' \"$y\" # {i}\n" for i in range(400))
+LARGE = [
+    PROGRAM,
+    PROGRAM.rstrip("\n"),  # strip chomping
+    PROGRAM + "\n\n",  # keep chomping
+    "  " + PROGRAM,  # an indentation indicator
+    "\n" + PROGRAM,
+    PROGRAM.replace("\n", "  \n"),  # trailing spaces: no block style
+    PROGRAM.replace("echo", "\x85"),  # a break libyaml does not write as a literal line
+    PROGRAM + "é\u2028\n",
+]
+
+
+@pytest.mark.parametrize("value", LARGE, ids=range(len(LARGE)))
+def test_recurring_large_values_are_spliced_as_emitted(value: str) -> None:
+    def docs(n: int) -> list[Any]:
+        return [
+            {"write_files": [{"path": f"/p{n}", "content": value, "owner": "root:root"}]},
+            {"a": {"b": [{"c": value}, value]}, "d": value},
+            {"late-commands": [value], "k": 1},
+        ]
+
+    options = {"default_flow_style": False, "allow_unicode": True, "width": 1 << 16}
+    for n in range(3):  # the first time, the second (a block made), the third (reused)
+        for doc in docs(n):
+            for dumper in (yamldump.LiteralDumper, yamldump.Dumper):
+                expected = reference_yaml(doc, dumper, **options)
+                assert yamldump.dump(doc, dumper, **options) == expected
+
+
+def test_a_document_holding_the_placeholder_text_is_dumped_right() -> None:
+    options = {"default_flow_style": False, "allow_unicode": True, "width": 1 << 16}
+    for _ in range(2):
+        yamldump.dump({"x": PROGRAM}, yamldump.LiteralDumper, **options)
+    marker = yamldump._SPLICER.token + "1z"
+    doc = {"x": PROGRAM, "y": marker, "z": [marker + PROGRAM]}
+    expected = reference_yaml(doc, yamldump.LiteralDumper, **options)
+    assert yamldump.dump(doc, yamldump.LiteralDumper, **options) == expected
+
+
+def test_only_a_clipped_literal_block_is_spliced() -> None:
+    options = {"default_flow_style": False, "allow_unicode": True, "width": 1 << 16}
+    for value in LARGE:
+        for _ in range(2):
+            yamldump.dump({"only": value}, yamldump.LiteralDumper, **options)
+    made = {
+        place[3]: block
+        for place, block in yamldump._SPLICER.blocks.items()
+        if place[2] == ("only",)
+    }
+    assert made[PROGRAM] == "|\n" + "".join(f"  {line}\n" for line in PROGRAM.splitlines())[:-1]
+    assert [v for v, block in made.items() if block is not None] == [PROGRAM]

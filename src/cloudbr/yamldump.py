@@ -12,6 +12,7 @@ or list met twice, which the generic path would anchor) takes the generic path w
 from __future__ import annotations
 
 import io
+import os
 import re
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -118,12 +119,90 @@ def _str_events(cls: type[Dumper]) -> _StrEvents:
     return found
 
 
-def _events(doc: Any, cls: type[Dumper], flow_style: bool) -> list[Event]:
+class _Splicer:
+    """Large multi-line values that recur across documents (a program every host carries)
+    are emitted by libyaml once: later documents get a placeholder scalar, replaced in the
+    output by the block libyaml wrote for the value at the same place (same keys and nesting,
+    so the same indentation). Only a literal block with clip chomping and no indentation
+    indicator (`|` then a line break) is spliced: it ends with its line break, where a
+    placeholder is followed by one, and touches no emitter state that outlives it."""
+
+    MIN_CHARS = 2048
+    KEEP = 64  # places remembered (values seen once, blocks made)
+
+    def __init__(self) -> None:
+        self.seen: set[tuple[Any, ...]] = set()
+        self.blocks: dict[tuple[Any, ...], str | None] = {}
+        self.token = f"cloudbrsplice{os.getpid()}x{id(self)}x"
+
+    def block(
+        self, cls: type[Dumper], options: dict[str, Any], path: tuple[Any, ...], value: str
+    ) -> str | None:
+        place = (cls, tuple(sorted(options.items())), path, value)
+        if place in self.blocks:
+            return self.blocks[place]
+        if place not in self.seen:  # once: a value unique to one document costs nothing more
+            if len(self.seen) >= self.KEEP:
+                self.seen.clear()
+            self.seen.add(place)
+            return None
+        if len(self.blocks) >= self.KEEP:
+            self.blocks.clear()
+        self.blocks[place] = found = self._make(cls, options, path, value)
+        return found
+
+    def _make(
+        self, cls: type[Dumper], options: dict[str, Any], path: tuple[Any, ...], value: str
+    ) -> str | None:
+        marker = self.token + "0z"
+        with_marker = _emit(_events(_nest(path, marker), cls, options), cls, options)
+        with_value = _emit(_events(_nest(path, value), cls, options), cls, options)
+        head, _, tail = with_marker.partition(marker)
+        if tail != "\n" or not with_value.startswith(head + "|\n") or not with_value.endswith("\n"):
+            return None
+        return with_value[len(head) : -1]
+
+
+_ITEM = object()  # a path step into a sequence (a mapping step is its key)
+
+
+def _nest(path: tuple[Any, ...], value: Any) -> Any:
+    for step in reversed(path):
+        value = [value] if step is _ITEM else {step: value}
+    return value
+
+
+_SPLICER = _Splicer()
+
+
+def _events(
+    doc: Any,
+    cls: type[Dumper],
+    options: dict[str, Any],
+    splices: list[tuple[str, str]] | None = None,
+) -> list[Event]:
+    """The document's events; with `splices`, recurring large values become placeholders,
+    each listed with the text that replaces it."""
     out: list[Event] = []
     add = out.append
     seen: set[int] = set()
     strings = _str_events(cls)
     plain_tag = strings.plain_tag
+    flow_style = options.get("default_flow_style", False)
+    path: list[Any] = []
+    splice_from = _Splicer.MIN_CHARS if splices is not None and cls.literal_multiline else -1
+
+    def value_of(key: Any, value: Any) -> None:
+        if type(value) is str and 0 < splice_from <= len(value):
+            block = _SPLICER.block(cls, options, (*path, key), value)
+            if block is not None and splices is not None:
+                marker = f"{_SPLICER.token}{len(splices) + 1}z"  # z: no marker starts another
+                splices.append((marker, block))
+                add(strings[marker])
+                return
+        path.append(key)
+        walk(value)
+        path.pop()
 
     def walk(data: Any) -> None:
         kind = type(data)
@@ -137,12 +216,14 @@ def _events(doc: Any, cls: type[Dumper], flow_style: bool) -> list[Event]:
                 add(MappingStartEvent(None, MAP, True, flow_style=flow_style))
                 for key, value in data.items():
                     walk(key)
-                    walk(value)
+                    value_of(key, value)
                 add(MappingEndEvent())
             else:
                 add(SequenceStartEvent(None, SEQ, True, flow_style=flow_style))
+                path.append(_ITEM)
                 for item in data:
                     walk(item)
+                path.pop()
                 add(SequenceEndEvent())
         elif kind is bool:
             add(_scalar(plain_tag, BOOL, "true" if data else "false", None))
@@ -157,23 +238,32 @@ def _events(doc: Any, cls: type[Dumper], flow_style: bool) -> list[Event]:
     return out
 
 
-def dump(doc: Any, dumper: type[Dumper] = Dumper, **options: Any) -> str:
-    """`yaml.dump(doc, Dumper=dumper, sort_keys=False, **options)`, cheaper."""
-    flow_style = options.get("default_flow_style", False)
-    try:
-        if flow_style is None or not EMITTER_OPTIONS.issuperset(options):
-            raise _Unplain
-        events = _events(doc, dumper, flow_style)
-    except _Unplain:
-        text: str = yaml.dump(doc, Dumper=dumper, sort_keys=False, **options)
-        return text
+def _emit(events: list[Event], cls: type[Dumper], options: dict[str, Any]) -> str:
     stream = io.StringIO()
-    emitter = dumper(stream, sort_keys=False, **options)
+    emitter = cls(stream, sort_keys=False, **options)
     emitter.open()
-    emitter.emit(DocumentStartEvent(explicit=False))
     emit = emitter.emit
+    emit(DocumentStartEvent(explicit=False))
     for event in events:
         emit(event)
-    emitter.emit(DocumentEndEvent(explicit=False))
+    emit(DocumentEndEvent(explicit=False))
     emitter.close()
     return stream.getvalue()
+
+
+def dump(doc: Any, dumper: type[Dumper] = Dumper, **options: Any) -> str:
+    """`yaml.dump(doc, Dumper=dumper, sort_keys=False, **options)`, cheaper."""
+    splices: list[tuple[str, str]] = []
+    try:
+        if options.get("default_flow_style", False) is None:
+            raise _Unplain
+        if not EMITTER_OPTIONS.issuperset(options):
+            raise _Unplain
+        text = _emit(_events(doc, dumper, options, splices), dumper, options)
+        for marker, block in splices:
+            if text.count(marker) != 1:  # the document itself holds the marker's text
+                raise _Unplain
+            text = text.replace(marker, block)
+    except _Unplain:
+        text = yaml.dump(doc, Dumper=dumper, sort_keys=False, **options)
+    return text
