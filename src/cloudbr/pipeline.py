@@ -8,16 +8,24 @@ from collections.abc import Iterator
 from cloudbr import jsondump, render
 from cloudbr.carriers import carriers_for, pxe, pxe_servers
 from cloudbr.files import File, FileMap, Role, merge
+from cloudbr.memo import ByIdentity
 from cloudbr.model import Host, Inventory
 
 ROOTFS = "rootfs"
+
+
+def _sha256(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+_digest = ByIdentity(_sha256)  # the programs every host carries, hashed once
 
 
 def _entry(path: str, f: File) -> dict[str, str]:
     return {
         "path": path,
         "mode": f"{f.mode:04o}",
-        "sha256": hashlib.sha256(f.content).hexdigest(),
+        "sha256": _digest(f.content),
         "renderer": f.renderer,
     }
 

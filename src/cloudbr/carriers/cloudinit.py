@@ -34,6 +34,7 @@ from typing import Any
 from cloudbr import render, yamldump
 from cloudbr.carriers.embed import units_to_enable
 from cloudbr.files import File, FileMap, Role
+from cloudbr.memo import ByIdentity
 from cloudbr.model import Backend, Host
 from cloudbr.platform_types import CLOUD_INIT_RENDERS
 from cloudbr.platforms import platform
@@ -75,13 +76,17 @@ def _is_text(content: bytes) -> bool:
     return _CONTROL.search(content) is None
 
 
+def _content(content: bytes) -> dict[str, str]:
+    if _is_text(content):
+        return {"content": content.decode("utf-8")}
+    return {"encoding": "b64", "content": base64.b64encode(content).decode("ascii")}
+
+
+_content_of = ByIdentity(_content)  # the same str for a program every host carries
+
+
 def write_file_entry(path: str, f: File) -> dict[str, Any]:
-    entry: dict[str, Any] = {"path": path}
-    if _is_text(f.content):
-        entry["content"] = f.content.decode("utf-8")
-    else:
-        entry["encoding"] = "b64"
-        entry["content"] = base64.b64encode(f.content).decode("ascii")
+    entry: dict[str, Any] = {"path": path, **_content_of(f.content)}
     entry["owner"] = "root:root"
     entry["permissions"] = f"{f.mode:04o}"
     # No `defer`: the files must be on disk in the init stage, before runcmd (final stage)
@@ -194,6 +199,13 @@ def network_config(host: Host) -> dict[str, Any]:
     return {"network": {"config": "disabled"}}
 
 
+def _sha256(blob: bytes) -> bytes:
+    return hashlib.sha256(blob).digest()
+
+
+_blob_digest = ByIdentity(_sha256)
+
+
 def instance_id(
     host: Host, user_data_text: str, network_config_text: str, extra: tuple[bytes, ...] = ()
 ) -> str:
@@ -204,7 +216,7 @@ def instance_id(
         digest.update(part)
         digest.update(b"\0")
     for blob in extra:  # the shared programs' bytes (none: the id stays what it was)
-        digest.update(hashlib.sha256(blob).digest())
+        digest.update(_blob_digest(blob))
     return "cloudbr-" + digest.hexdigest()[:16]
 
 

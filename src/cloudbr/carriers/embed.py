@@ -23,6 +23,7 @@ import shlex
 from collections.abc import Mapping
 
 from cloudbr.files import SECRET, File, FileMap, Role
+from cloudbr.memo import ByIdentity
 
 # Base64 line length: short lines keep installer logs and diffs readable.
 B64_WIDTH = 76
@@ -67,10 +68,13 @@ def _mode(mode: int) -> str:
     return f"{mode:04o}"
 
 
-def _b64(content: bytes) -> str:
+def _quoted_b64(content: bytes) -> str:
     """Single-quoted base64 over several lines; an empty file is ''."""
     text = base64.b64encode(content).decode("ascii")
     return "'" + "\n".join(chunks(text, B64_WIDTH)) + "'"
+
+
+_b64 = ByIdentity(_quoted_b64)  # a program every host carries is encoded once
 
 
 def chunks(text: str, width: int) -> list[str]:
