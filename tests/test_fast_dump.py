@@ -246,3 +246,30 @@ def test_only_a_clipped_literal_block_is_spliced() -> None:
     }
     assert made[PROGRAM] == "|\n" + "".join(f"  {line}\n" for line in PROGRAM.splitlines())[:-1]
     assert [v for v, block in made.items() if block is not None] == [PROGRAM]
+
+
+@SETTINGS
+@given(
+    st.lists(st.integers(min_value=0, max_value=3 * 2048 + 1), min_size=1, max_size=4),
+    st.binary(min_size=1, max_size=8),
+)
+def test_a_filled_template_is_pycdlibs_image(sizes: list[int], fill: bytes) -> None:
+    files = {f"f{i}-data": (fill * (size // len(fill) + 1))[:size] for i, size in enumerate(sizes)}
+    assert iso.build_iso(files, label="cidata") == iso.master(files, "cidata", iso.EPOCH)[0]
+
+
+def test_templates_serve_every_size_their_blocks_hold() -> None:
+    iso._templates.clear()
+    first = {"meta-data": b"m" * 63, "user-data": b"u" * 5000}
+    iso.build_iso(first, label="cidata")
+    ((shape, template),) = iso._templates.items()
+    assert template is not None
+    assert [len(fields) for fields in template.length_fields] == [2, 2]  # ISO9660, Joliet
+    for meta, user in [(1, 4097), (2048, 6144), (700, 5555)]:
+        files = {"meta-data": bytes(range(256)) * 8 + b"x" * meta, "user-data": b"\0" * user}
+        files["meta-data"] = files["meta-data"][:meta]
+        assert iso.build_iso(files, label="cidata") == iso.master(files, "cidata", iso.EPOCH)[0]
+    assert list(iso._templates) == [shape]  # all from the one template
+    empty = {"meta-data": b"", "user-data": b"u"}
+    assert iso.build_iso(empty, label="cidata") == iso.master(empty, "cidata", iso.EPOCH)[0]
+    assert iso._templates[("cidata", iso.EPOCH, (("meta-data", 0), ("user-data", 1)))] is None

@@ -116,6 +116,21 @@ def build_iso(files: Mapping[str, bytes], *, label: str, epoch: int = EPOCH) -> 
             raise IsoError(f"{name!r} and {short_names[short]!r} share ISO9660 name {short}")
         short_names[short] = name
 
+    names = tuple(sorted(files))
+    shape = (label, epoch, tuple((name, _blocks(len(files[name]))) for name in names))
+    if shape in _templates:
+        template = _templates[shape]
+        if template is not None:
+            return template.fill([files[name] for name in names])
+        return master(files, label, epoch)[0]
+    if len(_templates) >= TEMPLATES_KEPT:
+        _templates.clear()
+    image, _templates[shape] = _learn(files, label, epoch)
+    return image
+
+
+def master(files: Mapping[str, bytes], label: str, epoch: int) -> tuple[bytes, list[int]]:
+    """pycdlib's image of `files`, and where each file's data starts (sorted by name)."""
     with _fixed_clock(epoch):
         image = _empty_images.pop((label, epoch), None) or _new_image(label)
         data = _master(image, files)  # an exception drops the image: none half-filled is kept
@@ -141,7 +156,7 @@ def _new_image(label: str) -> pycdlib.PyCdlib:
     return image
 
 
-def _master(image: pycdlib.PyCdlib, files: Mapping[str, bytes]) -> bytes:
+def _master(image: pycdlib.PyCdlib, files: Mapping[str, bytes]) -> tuple[bytes, list[int]]:
     names = sorted(files)
     for name in names:
         data = files[name]
@@ -155,6 +170,86 @@ def _master(image: pycdlib.PyCdlib, files: Mapping[str, bytes]) -> bytes:
         )
     out = io.BytesIO()
     image.write_fp(out)
-    for name in names:
-        image.rm_file(iso_path="/" + iso9660_name(name), rr_name=name, joliet_path="/" + name)
-    return out.getvalue()
+    paths = ["/" + iso9660_name(name) for name in names]
+    # All before the first removal, which moves the later files' extents.
+    starts = [image.get_record(iso_path=path).extent_location() * BLOCK for path in paths]
+    for name, path in zip(names, paths, strict=True):
+        image.rm_file(iso_path=path, rr_name=name, joliet_path="/" + name)
+    return out.getvalue(), starts
+
+
+# Templates (issue 13: mastering was a millisecond of every host's render). pycdlib lays an
+# image out from the file names and each file's size in blocks alone: two images whose files
+# have the same names and block counts differ only in the files' bytes (zero-padded to their
+# blocks) and in each file's data length, a both-endian 32-bit field of its directory records
+# (ISO9660 and Joliet; ECMA-119 9.1.4). So the first image of a shape is learnt: mastered
+# again with each file at the smallest and at the largest size its blocks hold, the length
+# fields found where the sizes are written, and kept only if filling it reproduces both of
+# those images byte for byte. Any other shape is mastered by pycdlib itself.
+BLOCK = 2048
+TEMPLATES_KEPT = 64
+_Shape = tuple[str, int, tuple[tuple[str, int], ...]]
+_templates: dict[_Shape, Template | None] = {}
+
+
+def _blocks(size: int) -> int:
+    return -(-size // BLOCK)
+
+
+def _both_endian(value: int) -> bytes:
+    return value.to_bytes(4, "little") + value.to_bytes(4, "big")
+
+
+class Template:
+    """One pycdlib image of a shape, and where each file's data and length fields are."""
+
+    def __init__(self, image: bytes, starts: list[int], blocks: list[int]) -> None:
+        self.image, self.starts, self.blocks = image, starts, blocks
+        self.length_fields: list[list[int]] = [[] for _ in starts]
+
+    def fill(self, contents: list[bytes]) -> bytes:
+        out = bytearray(self.image)
+        for data, start, blocks, fields in zip(
+            contents, self.starts, self.blocks, self.length_fields, strict=True
+        ):
+            end = start + len(data)
+            out[start:end] = data
+            out[end : start + blocks * BLOCK] = bytes(start + blocks * BLOCK - end)
+            size = _both_endian(len(data))
+            for at in fields:
+                out[at : at + 8] = size
+        return bytes(out)
+
+
+def _learn(files: Mapping[str, bytes], label: str, epoch: int) -> tuple[bytes, Template | None]:
+    """pycdlib's image of `files`, and the template of its shape (None: pycdlib always)."""
+    names = sorted(files)
+    image, starts = master(files, label, epoch)
+    blocks = [_blocks(len(files[name])) for name in names]
+    if 0 in blocks or len(names) > 200:  # empty: no size to vary; 200: a fill byte each
+        return image, None
+    template = Template(image, starts, blocks)
+    variants = []
+    # Near the smallest and the largest size of each file's blocks, no two files alike: a
+    # length field belongs to the one file whose sizes it shows.
+    smallest = [min((b - 1) * BLOCK + 1 + i, b * BLOCK) for i, b in enumerate(blocks)]
+    largest = [max(b * BLOCK - i, (b - 1) * BLOCK + 1) for i, b in enumerate(blocks)]
+    for sizes in (smallest, largest):
+        contents = [bytes([i + 1]) * size for i, size in enumerate(sizes)]
+        variant, variant_starts = master(dict(zip(names, contents, strict=True)), label, epoch)
+        if variant_starts != starts or len(variant) != len(image):
+            return image, None
+        variants.append((contents, variant))
+    small, large = variants[0][0], variants[1][0]
+    for i, name in enumerate(names):
+        was = _both_endian(len(files[name]))
+        low, high = _both_endian(len(small[i])), _both_endian(len(large[i]))
+        at = image.find(was)
+        while at >= 0:
+            if variants[0][1][at : at + 8] == low and variants[1][1][at : at + 8] == high:
+                template.length_fields[i].append(at)
+            at = image.find(was, at + 1)
+    variants.append(([files[name] for name in names], image))
+    if any(template.fill(contents) != built for contents, built in variants):
+        return image, None
+    return image, template
