@@ -65,6 +65,9 @@ TRICKY = [
     "10.0.0.1/24",
     "line  \nspaces  \n",
     "x" * 300,
+    "a line\n" * 50,  # long enough to be written by cloudbr, not libyaml
+    "x\n\n  y\n" * 60,  # empty and indented lines inside
+    "x\n" * 200 + " \n",  # a space before a break
 ]
 scalars = st.one_of(
     st.sampled_from(TRICKY), st.text(max_size=40), st.integers(), st.booleans(), st.none()
@@ -195,6 +198,7 @@ def test_a_failed_build_leaves_no_half_filled_image() -> None:
 
 
 PROGRAM = "".join(f"line {i}: echo 'x' \"$y\" # {i}\n" for i in range(400))
+UNICODE = PROGRAM.replace("echo", "écho")  # a block libyaml writes, not a simple one
 LARGE = [
     PROGRAM,
     PROGRAM.rstrip("\n"),  # strip chomping
@@ -204,6 +208,8 @@ LARGE = [
     PROGRAM.replace("\n", "  \n"),  # trailing spaces: no block style
     PROGRAM.replace("echo", "\x85"),  # a break libyaml does not write as a literal line
     PROGRAM + "é\u2028\n",
+    PROGRAM.replace("echo", "\t"),  # a tab: libyaml quotes it
+    UNICODE,
 ]
 
 
@@ -239,37 +245,10 @@ def test_only_a_clipped_literal_block_is_spliced() -> None:
     for value in LARGE:
         for _ in range(2):
             yamldump.dump({"only": value}, yamldump.LiteralDumper, **options)
-    made = {
-        place[3]: block
-        for place, block in yamldump._SPLICER.blocks.items()
-        if place[2] == ("only",)
-    }
-    assert made[PROGRAM] == "|\n" + "".join(f"  {line}\n" for line in PROGRAM.splitlines())[:-1]
-    assert [v for v, block in made.items() if block is not None] == [PROGRAM]
-
-
-@SETTINGS
-@given(
-    st.lists(st.integers(min_value=0, max_value=3 * 2048 + 1), min_size=1, max_size=4),
-    st.binary(min_size=1, max_size=8),
-)
-def test_a_filled_template_is_pycdlibs_image(sizes: list[int], fill: bytes) -> None:
-    files = {f"f{i}-data": (fill * (size // len(fill) + 1))[:size] for i, size in enumerate(sizes)}
-    assert iso.build_iso(files, label="cidata") == iso.master(files, "cidata", iso.EPOCH)[0]
-
-
-def test_templates_serve_every_size_their_blocks_hold() -> None:
-    iso._templates.clear()
-    first = {"meta-data": b"m" * 63, "user-data": b"u" * 5000}
-    iso.build_iso(first, label="cidata")
-    ((shape, template),) = iso._templates.items()
-    assert template is not None
-    assert [len(fields) for fields in template.length_fields] == [2, 2]  # ISO9660, Joliet
-    for meta, user in [(1, 4097), (2048, 6144), (700, 5555)]:
-        files = {"meta-data": bytes(range(256)) * 8 + b"x" * meta, "user-data": b"\0" * user}
-        files["meta-data"] = files["meta-data"][:meta]
-        assert iso.build_iso(files, label="cidata") == iso.master(files, "cidata", iso.EPOCH)[0]
-    assert list(iso._templates) == [shape]  # all from the one template
-    empty = {"meta-data": b"", "user-data": b"u"}
-    assert iso.build_iso(empty, label="cidata") == iso.master(empty, "cidata", iso.EPOCH)[0]
-    assert iso._templates[("cidata", iso.EPOCH, (("meta-data", 0), ("user-data", 1)))] is None
+    splicer = yamldump._SPLICER
+    settings = (yamldump.LiteralDumper, tuple(sorted(options.items())))
+    assert splicer.indents[(settings, ("only",))] == 2  # PROGRAM: written here, not by libyaml
+    made = {place[2]: block for place, block in splicer.blocks.items() if place[1] == ("only",)}
+    assert PROGRAM not in made
+    # Of the others, only the one libyaml writes as a clipped literal block is spliced.
+    assert [v for v, block in made.items() if block is not None] == [UNICODE]

@@ -120,25 +120,36 @@ def _str_events(cls: type[Dumper]) -> _StrEvents:
 
 
 class _Splicer:
-    """Large multi-line values that recur across documents (a program every host carries)
-    are emitted by libyaml once: later documents get a placeholder scalar, replaced in the
-    output by the block libyaml wrote for the value at the same place (same keys and nesting,
-    so the same indentation). Only a literal block with clip chomping and no indentation
-    indicator (`|` then a line break) is spliced: it ends with its line break, where a
-    placeholder is followed by one, and touches no emitter state that outlives it."""
+    """Large multi-line values are not given to libyaml (it costs tens of nanoseconds a
+    character): the document gets a placeholder scalar instead, replaced in the output by
+    the block libyaml writes for the value at that place (same keys and nesting, so the same
+    indentation). Only a literal block with clip chomping and no indentation indicator (`|`
+    then a line break) is spliced: it ends with its line break, where a placeholder is
+    followed by one, and touches no emitter state that outlives it. A simple value (see
+    `_simple`) is written here, at the indentation libyaml gave a one-line block at that
+    place; another is emitted by libyaml once, when met again at the same place."""
 
     MIN_CHARS = 2048
-    KEEP = 64  # places remembered (values seen once, blocks made)
+    KEEP = 64  # values seen once, blocks made
 
     def __init__(self) -> None:
         self.seen: set[tuple[Any, ...]] = set()
         self.blocks: dict[tuple[Any, ...], str | None] = {}
+        self.indents: dict[tuple[Any, ...], int | None] = {}
         self.token = f"cloudbrsplice{os.getpid()}x{id(self)}x"
 
-    def block(
-        self, cls: type[Dumper], options: dict[str, Any], path: tuple[Any, ...], value: str
-    ) -> str | None:
-        place = (cls, tuple(sorted(options.items())), path, value)
+    def block(self, settings: _Settings, path: tuple[Any, ...], value: str) -> str | None:
+        """The text libyaml writes for `value` at `path`, or None: emit it there."""
+        if _simple(value):
+            at = (settings, path)
+            if at not in self.indents:
+                self.indents[at] = self._indent(settings, path)
+            indent = self.indents[at]
+            if indent is not None:
+                return _literal(value, indent)
+        if len(value) < self.MIN_CHARS:
+            return None
+        place = (settings, path, value)
         if place in self.blocks:
             return self.blocks[place]
         if place not in self.seen:  # once: a value unique to one document costs nothing more
@@ -148,22 +159,50 @@ class _Splicer:
             return None
         if len(self.blocks) >= self.KEEP:
             self.blocks.clear()
-        self.blocks[place] = found = self._make(cls, options, path, value)
+        self.blocks[place] = found = self._make(settings, path, value)
         return found
 
-    def _make(
-        self, cls: type[Dumper], options: dict[str, Any], path: tuple[Any, ...], value: str
-    ) -> str | None:
+    def _indent(self, settings: _Settings, path: tuple[Any, ...]) -> int | None:
+        block = self._make(settings, path, "x\n")
+        if block is None:
+            return None
+        indent = len(block) - 3
+        return indent if block == "|\n" + " " * indent + "x" else None
+
+    def _make(self, settings: _Settings, path: tuple[Any, ...], value: str) -> str | None:
+        cls, options = settings[0], dict(settings[1])
         marker = self.token + "0z"
         with_marker = _emit(_events(_nest(path, marker), cls, options), cls, options)
         with_value = _emit(_events(_nest(path, value), cls, options), cls, options)
         head, _, tail = with_marker.partition(marker)
-        if tail != "\n" or not with_value.startswith(head + "|\n") or not with_value.endswith("\n"):
+        if tail != "\n" or not with_value.startswith(head + "|\n") or with_value[-1] != "\n":
             return None
         return with_value[len(head) : -1]
 
 
+_Settings = tuple[type[Dumper], tuple[tuple[str, Any], ...]]
 _ITEM = object()  # a path step into a sequence (a mapping step is its key)
+# What libyaml writes as a literal block line for line, with clip chomping and no indentation
+# indicator: printable ASCII, no line ending in a space, a first line neither empty nor
+# indented, one final line break (libyaml's analysis: no special characters, no space before
+# a break, no leading space or break, one trailing break).
+_NOT_PRINTABLE = re.compile(r"[^\x20-\x7e\n]")
+SIMPLE_FROM = 256  # shorter values: libyaml costs no more than a splice
+
+
+def _simple(value: str) -> bool:
+    return (
+        value[0] not in " \n"
+        and value[-1] == "\n"
+        and value[-2:] != "\n\n"
+        and " \n" not in value
+        and _NOT_PRINTABLE.search(value) is None
+    )
+
+
+def _literal(value: str, indent: int) -> str:
+    pad = " " * indent
+    return "|\n" + "\n".join(pad + line if line else "" for line in value[:-1].split("\n"))
 
 
 def _nest(path: tuple[Any, ...], value: Any) -> Any:
@@ -176,13 +215,10 @@ _SPLICER = _Splicer()
 
 
 def _events(
-    doc: Any,
-    cls: type[Dumper],
-    options: dict[str, Any],
-    splices: list[tuple[str, str]] | None = None,
+    doc: Any, cls: type[Dumper], options: dict[str, Any], splices: list[str] | None = None
 ) -> list[Event]:
-    """The document's events; with `splices`, recurring large values become placeholders,
-    each listed with the text that replaces it."""
+    """The document's events; with `splices`, large values become placeholders, each
+    listed with the text that replaces it (in document order)."""
     out: list[Event] = []
     add = out.append
     seen: set[int] = set()
@@ -190,17 +226,17 @@ def _events(
     plain_tag = strings.plain_tag
     flow_style = options.get("default_flow_style", False)
     path: list[Any] = []
-    splice_from = _Splicer.MIN_CHARS if splices is not None and cls.literal_multiline else -1
+    settings = (cls, tuple(sorted(options.items())))
+    splice = splices is not None and cls.literal_multiline
 
-    def value_of(key: Any, value: Any) -> None:
-        if type(value) is str and 0 < splice_from <= len(value):
-            block = _SPLICER.block(cls, options, (*path, key), value)
-            if block is not None and splices is not None:
-                marker = f"{_SPLICER.token}{len(splices) + 1}z"  # z: no marker starts another
-                splices.append((marker, block))
-                add(strings[marker])
+    def leaf(step: Any, value: Any) -> None:
+        if splice and type(value) is str and len(value) >= SIMPLE_FROM and splices is not None:
+            block = _SPLICER.block(settings, (*path, step), value)
+            if block is not None:
+                splices.append(block)
+                add(strings[f"{_SPLICER.token}{len(splices)}z"])  # z: none starts another
                 return
-        path.append(key)
+        path.append(step)
         walk(value)
         path.pop()
 
@@ -216,26 +252,29 @@ def _events(
                 add(MappingStartEvent(None, MAP, True, flow_style=flow_style))
                 for key, value in data.items():
                     walk(key)
-                    value_of(key, value)
+                    leaf(key, value)
                 add(MappingEndEvent())
             else:
                 add(SequenceStartEvent(None, SEQ, True, flow_style=flow_style))
-                path.append(_ITEM)
                 for item in data:
-                    walk(item)
-                path.pop()
+                    leaf(_ITEM, item)
                 add(SequenceEndEvent())
-        elif kind is bool:
-            add(_scalar(plain_tag, BOOL, "true" if data else "false", None))
-        elif kind is int:
-            add(_scalar(plain_tag, INT, str(data), None))
-        elif data is None:
-            add(_scalar(plain_tag, NULL, "null", None))
         else:
-            raise _Unplain
+            add(_plain_scalar(plain_tag, data))
 
     walk(doc)
     return out
+
+
+def _plain_scalar(plain_tag: Callable[[str], str], data: Any) -> Event:
+    kind = type(data)
+    if kind is bool:
+        return _scalar(plain_tag, BOOL, "true" if data else "false", None)
+    if kind is int:
+        return _scalar(plain_tag, INT, str(data), None)
+    if data is None:
+        return _scalar(plain_tag, NULL, "null", None)
+    raise _Unplain
 
 
 def _emit(events: list[Event], cls: type[Dumper], options: dict[str, Any]) -> str:
@@ -251,19 +290,32 @@ def _emit(events: list[Event], cls: type[Dumper], options: dict[str, Any]) -> st
     return stream.getvalue()
 
 
+def _splice(text: str, blocks: list[str]) -> str:
+    """Each marker, in document order, replaced by its block; a document whose own text
+    holds the marker's is left to the generic path."""
+    parts = text.split(_SPLICER.token)
+    if len(parts) != len(blocks) + 1:
+        raise _Unplain
+    out = [parts[0]]
+    for n, (part, block) in enumerate(zip(parts[1:], blocks, strict=True), 1):
+        tag = f"{n}z"
+        if not part.startswith(tag):
+            raise _Unplain
+        out += (block, part[len(tag) :])
+    return "".join(out)
+
+
 def dump(doc: Any, dumper: type[Dumper] = Dumper, **options: Any) -> str:
     """`yaml.dump(doc, Dumper=dumper, sort_keys=False, **options)`, cheaper."""
-    splices: list[tuple[str, str]] = []
+    splices: list[str] = []
     try:
         if options.get("default_flow_style", False) is None:
             raise _Unplain
         if not EMITTER_OPTIONS.issuperset(options):
             raise _Unplain
         text = _emit(_events(doc, dumper, options, splices), dumper, options)
-        for marker, block in splices:
-            if text.count(marker) != 1:  # the document itself holds the marker's text
-                raise _Unplain
-            text = text.replace(marker, block)
+        if splices:
+            text = _splice(text, splices)
     except _Unplain:
         text = yaml.dump(doc, Dumper=dumper, sort_keys=False, **options)
     return text
