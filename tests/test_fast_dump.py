@@ -252,3 +252,10 @@ def test_only_a_clipped_literal_block_is_spliced() -> None:
     assert PROGRAM not in made
     # Of the others, only the one libyaml writes as a clipped literal block is spliced.
     assert [v for v, block in made.items() if block is not None] == [UNICODE]
+
+
+def test_a_kept_line_break_before_a_spliced_block_leaves_it_to_libyaml() -> None:
+    # libyaml ends a document with `...` after a `|+` block, unless a later block closed it.
+    for doc in ({"": ["a\n\n"], "0": "a line\n" * 50}, {"a": "\n", "b": "a line\n" * 50}):
+        expected = reference_yaml(doc, yamldump.LiteralDumper)
+        assert yamldump.dump(doc, yamldump.LiteralDumper) == expected

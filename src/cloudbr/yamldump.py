@@ -65,6 +65,10 @@ class _Unplain(Exception):
     """The document holds something only the generic path represents as PyYAML does."""
 
 
+class _NoSplice(Exception):
+    """The document must be emitted by libyaml whole."""
+
+
 def _resolver(cls: type[Dumper]) -> Callable[[str], str]:
     """value -> the tag `BaseResolver.resolve(ScalarNode, value, (True, False))` gives it: the
     resolvers of its first character, then the wildcard ones, the first match wins."""
@@ -98,10 +102,17 @@ class _StrEvents(dict[str, Event]):
     def __init__(self, cls: type[Dumper]) -> None:
         super().__init__()
         self.plain_tag, self.literal = _resolver(cls), cls.literal_multiline
+        self.open_ended = 0
 
     def __missing__(self, value: str) -> Event:
         style = "|" if self.literal and "\n" in value else None
         event = _scalar(self.plain_tag, STR, value, style)
+        if value and value[-1] in _BREAKS and (len(value) == 1 or value[-2] in _BREAKS):
+            # Kept line breaks: libyaml may write a `|+` block, which leaves the document
+            # open-ended until another block scalar; counted (never kept) so that `_events`
+            # knows to splice nothing.
+            self.open_ended += 1
+            return event
         if len(value) <= self.KEEP_CHARS:
             if len(self) >= self.KEEP_ENTRIES:
                 self.clear()
@@ -109,6 +120,7 @@ class _StrEvents(dict[str, Event]):
         return event
 
 
+_BREAKS = "\r\n\x85\u2028\u2029"  # libyaml's line breaks
 _STRINGS: dict[type[Dumper], _StrEvents] = {}
 
 
@@ -223,35 +235,31 @@ def _events(
     add = out.append
     seen: set[int] = set()
     strings = _str_events(cls)
-    plain_tag = strings.plain_tag
     flow_style = options.get("default_flow_style", False)
     path: list[Any] = []
     settings = (cls, tuple(sorted(options.items())))
-    splice = splices is not None and cls.literal_multiline
+    spliced = splices if cls.literal_multiline else None
 
     def leaf(step: Any, value: Any) -> None:
-        if splice and type(value) is str and len(value) >= SIMPLE_FROM and splices is not None:
-            block = _SPLICER.block(settings, (*path, step), value)
-            if block is not None:
-                splices.append(block)
-                add(strings[f"{_SPLICER.token}{len(splices)}z"])  # z: none starts another
-                return
-        path.append(step)
-        walk(value)
-        path.pop()
+        if type(value) is not str:
+            path.append(step)
+            walk(value)
+            path.pop()
+        elif spliced is None or len(value) < SIMPLE_FROM:
+            add(strings[value])
+        else:
+            add(_splice_event(strings, settings, (*path, step), value, spliced))
 
     def walk(data: Any) -> None:
         kind = type(data)
-        if kind is str:
-            add(strings[data])
-        elif kind is dict or kind is list:
+        if kind is dict or kind is list:
             if id(data) in seen:
                 raise _Unplain
             seen.add(id(data))
             if kind is dict:
                 add(MappingStartEvent(None, MAP, True, flow_style=flow_style))
                 for key, value in data.items():
-                    walk(key)
+                    add(strings[key]) if type(key) is str else walk(key)
                     leaf(key, value)
                 add(MappingEndEvent())
             else:
@@ -260,10 +268,24 @@ def _events(
                     leaf(_ITEM, item)
                 add(SequenceEndEvent())
         else:
-            add(_plain_scalar(plain_tag, data))
+            add(strings[data] if kind is str else _plain_scalar(strings.plain_tag, data))
 
+    open_ended = strings.open_ended
     walk(doc)
+    if splices and strings.open_ended != open_ended:
+        raise _NoSplice  # a spliced block would not have closed it, as libyaml's does
     return out
+
+
+def _splice_event(
+    strings: _StrEvents, settings: _Settings, path: tuple[Any, ...], value: str, splices: list[str]
+) -> Event:
+    """The placeholder of a value spliced in after, or the value's own event."""
+    block = _SPLICER.block(settings, path, value)
+    if block is None:
+        return strings[value]
+    splices.append(block)
+    return strings[f"{_SPLICER.token}{len(splices)}z"]  # z: no placeholder starts another
 
 
 def _plain_scalar(plain_tag: Callable[[str], str], data: Any) -> Event:
@@ -295,12 +317,12 @@ def _splice(text: str, blocks: list[str]) -> str:
     holds the marker's is left to the generic path."""
     parts = text.split(_SPLICER.token)
     if len(parts) != len(blocks) + 1:
-        raise _Unplain
+        raise _NoSplice
     out = [parts[0]]
     for n, (part, block) in enumerate(zip(parts[1:], blocks, strict=True), 1):
         tag = f"{n}z"
         if not part.startswith(tag):
-            raise _Unplain
+            raise _NoSplice
         out += (block, part[len(tag) :])
     return "".join(out)
 
@@ -313,9 +335,12 @@ def dump(doc: Any, dumper: type[Dumper] = Dumper, **options: Any) -> str:
             raise _Unplain
         if not EMITTER_OPTIONS.issuperset(options):
             raise _Unplain
-        text = _emit(_events(doc, dumper, options, splices), dumper, options)
-        if splices:
-            text = _splice(text, splices)
+        try:
+            text = _emit(_events(doc, dumper, options, splices), dumper, options)
+            if splices:
+                text = _splice(text, splices)
+        except _NoSplice:
+            text = _emit(_events(doc, dumper, options), dumper, options)
     except _Unplain:
         text = yaml.dump(doc, Dumper=dumper, sort_keys=False, **options)
     return text
