@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +21,13 @@ from cloudbr.inventory import load_inventory, parse_inventory
 from cloudbr.model import Backend, Distro, Host
 from cloudbr.render import common, ifcfg
 from tests.conftest import EXAMPLES
+from tests.support import preloaded
 from tests.test_embed import NASTY, expected, tree_on_disk
 from tests.test_ifcfg import ODD
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE_GOLDEN = os.environ.get("CLOUDBR_UPDATE_GOLDEN") == "1"
-KSVALIDATOR = Path(sys.executable).parent / "ksvalidator"
+KSVALIDATOR = preloaded.KSVALIDATOR
 HASH = (
     "$6$cloudbrlab$iTU3lxUd69EYmQuLMqd2Xh1HzO4FmuUBozC84qZLzvkcCaGexk9uYdMrl"
     "smWWF0fBxRIIqG171n5.5fgjTOdY1"
@@ -135,9 +135,7 @@ def test_ksvalidator_accepts_every_centos7_kickstart(tmp_path: Path, host: Host)
     out_files = pipeline.render_host(host)
     ks = tmp_path / "kickstart.cfg"
     ks.write_bytes(out_files["kickstart.cfg"].content)
-    res = subprocess.run(
-        [str(KSVALIDATOR), "-e", "-v", "RHEL7", str(ks)], capture_output=True, text=True
-    )
+    res = preloaded.run([KSVALIDATOR, "-e", "-v", "RHEL7", str(ks)], text=True)
     assert res.returncode == 0, res.stdout + res.stderr
 
 
@@ -146,7 +144,7 @@ def test_ksvalidator_rejects_a_broken_kickstart(tmp_path: Path) -> None:
     text = kickstart_text(host_named("kvm-c7-br")).rsplit("%end", 1)[0]
     ks = tmp_path / "broken.cfg"
     ks.write_text(text)
-    res = subprocess.run([str(KSVALIDATOR), "-v", "RHEL7", str(ks)], capture_output=True)
+    res = preloaded.run([KSVALIDATOR, "-v", "RHEL7", str(ks)])
     assert res.returncode != 0
 
 

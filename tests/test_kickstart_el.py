@@ -18,6 +18,7 @@ from cloudbr.inventory import load_inventory, parse_inventory
 from cloudbr.model import Backend, Distro, Host
 from cloudbr.render import nm_keyfile
 from tests.conftest import EXAMPLES
+from tests.support import preloaded
 from tests.test_embed import expected, tree_on_disk
 from tests.test_ifcfg import GOLDEN, ODD, UPDATE_GOLDEN
 from tests.test_kickstart import KSVALIDATOR, ODD_INSTALL, take_enable_links
@@ -78,9 +79,7 @@ def test_ksvalidator_accepts_it_for_its_release(tmp_path: Path, host: Host) -> N
     text = kickstart_text(host)
     assert text.startswith(f"#version={dialect(host)}\n")
     ks.write_text(text)
-    res = subprocess.run(
-        [str(KSVALIDATOR), "-e", "-v", dialect(host), str(ks)], capture_output=True, text=True
-    )
+    res = preloaded.run([KSVALIDATOR, "-e", "-v", dialect(host), str(ks)], text=True)
     assert res.returncode == 0, res.stdout + res.stderr
 
 
@@ -91,7 +90,7 @@ def test_ksvalidator_rejects_a_second_network_line_for_the_same_device(tmp_path:
     line = next(ln for ln in text.splitlines() if ln.startswith("network "))
     ks = tmp_path / "two.cfg"
     ks.write_text(text.replace(line, f"{line}\n{line} --vlanid=100"))
-    res = subprocess.run([str(KSVALIDATOR), "-e", "-v", "RHEL9", str(ks)], capture_output=True)
+    res = preloaded.run([KSVALIDATOR, "-e", "-v", "RHEL9", str(ks)])
     assert res.returncode != 0
 
 

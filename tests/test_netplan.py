@@ -12,6 +12,7 @@ import yaml
 
 from cloudbr.model import Host
 from cloudbr.render import debian_extras, netplan
+from tests.support import preloaded
 from tests.test_eni import GOLDEN, HOSTS, check_golden, variant
 
 NETPLAN_HOSTS = {
@@ -197,9 +198,7 @@ def test_cloud_init_settings_are_valid_cloud_config(tmp_path: Path) -> None:
     assert doc == {"network": {"config": "disabled"}, "preserve_hostname": True}
     path = tmp_path / "cfg"
     path.write_bytes(b"#cloud-config\n" + f.content)
-    out = subprocess.run(
-        ["cloud-init", "schema", "--config-file", str(path)], capture_output=True, text=True
-    )
+    out = preloaded.run(["cloud-init", "schema", "--config-file", str(path)], text=True)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "Valid" in out.stdout
 

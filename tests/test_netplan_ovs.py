@@ -20,6 +20,7 @@ from cloudbr.inventory import InventoryError, parse_inventory
 from cloudbr.model import Host, OvsLacp
 from cloudbr.render import netplan, netplan_ovs, rootfs
 from tests.conftest import EXAMPLES
+from tests.support import preloaded
 from tests.support.ovsdb import OvsDb, assert_bond
 from tests.test_eni import variant
 from tests.test_netplan import Unit, parse_unit, values
@@ -201,9 +202,7 @@ def test_seed_applies_the_netplan_file_it_writes(tmp_path: Path) -> None:
     assert doc["runcmd"][-1] == ["netplan", "apply"]
     path = tmp_path / "user-data"
     path.write_text(seed.user_data)
-    res = subprocess.run(
-        ["cloud-init", "schema", "--config-file", str(path)], capture_output=True, text=True
-    )
+    res = preloaded.run(["cloud-init", "schema", "--config-file", str(path)], text=True)
     assert res.returncode == 0, res.stdout + res.stderr
     # Where the first-boot unit builds OVS (Debian 12), it is what runcmd starts instead.
     other = cloudinit.seed(variant("ovs"), rootfs(variant("ovs")))

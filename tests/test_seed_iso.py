@@ -33,7 +33,7 @@ from cloudbr.pipeline import render_host
 from cloudbr.platforms import platform
 from cloudbr.render import common, netplan, ovs_firstboot
 from tests.conftest import EXAMPLES
-from tests.support import cloud_init
+from tests.support import cloud_init, preloaded
 from tests.test_eni import variant
 
 INVENTORIES = [EXAMPLES / "lab.yaml", *sorted(EXAMPLES.glob("seed-*.yaml"))]
@@ -54,7 +54,8 @@ def _id(host: Host) -> str:
 
 
 def run(*argv: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(a) for a in argv], capture_output=True, text=True, check=False)
+    # cloud-init from the preloaded fork server (tests/support/preloaded.py), the rest as is.
+    return preloaded.run([str(a) for a in argv], text=True)
 
 
 def extract(iso: bytes, tmp: Path, *load_options: str) -> Path:
