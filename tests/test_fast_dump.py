@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from cloudbr import iso, jsondump, render, yamldump
 from cloudbr.carriers import cloudinit
 from cloudbr.inventory import load_inventory
+from cloudbr.memo import ByIdentity
 from cloudbr.render import netplan
 from tests.conftest import EXAMPLES
 
@@ -259,3 +260,20 @@ def test_a_kept_line_break_before_a_spliced_block_leaves_it_to_libyaml() -> None
     for doc in ({"": ["a\n\n"], "0": "a line\n" * 50}, {"a": "\n", "b": "a line\n" * 50}):
         expected = reference_yaml(doc, yamldump.LiteralDumper)
         assert yamldump.dump(doc, yamldump.LiteralDumper) == expected
+
+
+def test_by_identity_remembers_one_object_not_an_equal_one() -> None:
+    calls: list[bytes] = []
+
+    def fn(content: bytes) -> int:
+        calls.append(content)
+        return len(calls)
+
+    memo = ByIdentity(fn, min_size=4, keep=2)
+    program = b"x" * 10
+    assert [memo(program), memo(program)] == [1, 1]  # the object itself: one call
+    assert memo(bytes(bytearray(program))) == 2  # an equal object: its own call
+    assert memo(b"abc") == 3  # too small to keep
+    assert memo(b"abc") == 4
+    memo(b"y" * 10)  # the table is full: emptied
+    assert memo(program) == 6
