@@ -26,6 +26,14 @@ def _encode(value: Any, out: list[str], indent: str, level: int) -> None:
             out.append("{}")
             return
         inner = "\n" + indent * (level + 1)
+        if all(type(k) is str and type(v) is str for k, v in value.items()):
+            # A manifest entry: one join, no call per member.
+            items = sorted(value.items())
+            members = (
+                f"{encode_basestring_ascii(k)}: {encode_basestring_ascii(v)}" for k, v in items
+            )
+            out.append("{" + inner + ("," + inner).join(members) + "\n" + indent * level + "}")
+            return
         sep = "{" + inner
         for key in sorted(value):
             if type(key) is not str:

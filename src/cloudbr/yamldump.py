@@ -214,7 +214,10 @@ def _simple(value: str) -> bool:
 
 def _literal(value: str, indent: int) -> str:
     pad = " " * indent
-    return "|\n" + "\n".join(pad + line if line else "" for line in value[:-1].split("\n"))
+    text = value[:-1]
+    if "\n\n" not in text:  # no empty line (libyaml does not indent one)
+        return "|\n" + pad + text.replace("\n", "\n" + pad)
+    return "|\n" + "\n".join(pad + line if line else "" for line in text.split("\n"))
 
 
 def _nest(path: tuple[Any, ...], value: Any) -> Any:
