@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import gc
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path as FsPath
 from typing import Any
 
@@ -95,8 +98,27 @@ def _schema_problems(src: Source, exc: ValidationError) -> list[str]:
     return lines
 
 
+@contextlib.contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Reading an inventory allocates millions of objects and leaves no cycles behind: the
+    collector's passes over the growing heap cost more than the work (a third of checking
+    10,000 hosts, and the reason the time grew faster than the host count)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def parse_inventory(text: str, filename: str) -> Inventory:
     """Validate an inventory document; raise InventoryError listing every problem."""
+    with _no_cyclic_gc():
+        return _parse(text, filename)
+
+
+def _parse(text: str, filename: str) -> Inventory:
     src = load(text, filename)
     lines = [src.format(p, prefer_key=True) for p in src.problems]
     if not isinstance(src.data, dict):

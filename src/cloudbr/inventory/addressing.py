@@ -6,8 +6,7 @@ import ipaddress
 from dataclasses import replace
 
 from cloudbr.inventory import rules
-from cloudbr.inventory.base import ResolverBase, parse_ip, pick
-from cloudbr.inventory.schema import TrafficLabelsIn
+from cloudbr.inventory.base import DEFAULT_LABELS, ResolverBase, parse_ip, pick
 from cloudbr.inventory.source import Path
 from cloudbr.model import (
     Backend,
@@ -53,7 +52,7 @@ class AddressResolver(ResolverBase):
 
     def attach_gateway_and_dns(self, bridges: list[Bridge], dns: Dns) -> list[Bridge]:
         h = self.ctx.host_in
-        mgmt = pick(h.traffic_labels, self.ctx.site.traffic_labels, TrafficLabelsIn()).management
+        mgmt = pick(h.traffic_labels, self.ctx.site.traffic_labels, DEFAULT_LABELS).management
         out = []
         for b in bridges:
             gw4, gw6 = b.gateway4, b.gateway6

@@ -4,18 +4,21 @@ settings came from, the host's effective settings, and `err` (see resolve.py).""
 from __future__ import annotations
 
 import functools
-import ipaddress
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 from cloudbr import platforms
+from cloudbr.inventory import ipfast
 from cloudbr.inventory.schema import (
+    AccessIn,
     BondDefaultsIn,
     DnsIn,
     HostIn,
+    InstallerIn,
     SiteIn,
     StorageIn,
     TopologyIn,
+    TrafficLabelsIn,
 )
 from cloudbr.inventory.source import Path, Problem
 from cloudbr.model import Backend, IPAddress, IPInterface
@@ -68,12 +71,23 @@ class Ctx:
 # ipaddress objects are immutable. A bad value raises afresh each time (nothing is cached).
 @functools.lru_cache(maxsize=4096)
 def parse_ip(text: str) -> IPAddress:
-    return ipaddress.ip_address(text)
+    return ipfast.address(text)
 
 
 @functools.lru_cache(maxsize=4096)
 def parse_iface(text: str) -> IPInterface:
-    return ipaddress.ip_interface(text)
+    return ipfast.interface(text)
+
+
+# The defaults of hosts that set nothing: frozen, so one of each serves every host (building
+# them for each host was a tenth of resolving it).
+DEFAULT_TOPOLOGY = TopologyIn()
+DEFAULT_BOND = BondDefaultsIn()
+DEFAULT_STORAGE = StorageIn()
+DEFAULT_DNS = DnsIn()
+DEFAULT_LABELS = TrafficLabelsIn()
+DEFAULT_ACCESS = AccessIn()
+DEFAULT_INSTALLER = InstallerIn()
 
 
 class ResolverBase:
@@ -86,11 +100,11 @@ class ResolverBase:
         self.backend = pick(h.backend, s.backend, Backend.LINUXBRIDGE)
         self.distro = pick(h.distro, s.distro, platforms.DEFAULT)
         self.ipv6 = pick(h.ipv6, s.ipv6, False)
-        self.topology = pick(h.topology, s.topology, TopologyIn())
+        self.topology = pick(h.topology, s.topology, DEFAULT_TOPOLOGY)
         self.topo_path = ctx.setting_path("topology")
-        self.bond_defaults = pick(h.bond, s.bond, BondDefaultsIn())
-        self.storage = pick(h.storage, s.storage, StorageIn())
-        self.dns_in = pick(h.dns, s.dns, DnsIn())
+        self.bond_defaults = pick(h.bond, s.bond, DEFAULT_BOND)
+        self.storage = pick(h.storage, s.storage, DEFAULT_STORAGE)
+        self.dns_in = pick(h.dns, s.dns, DEFAULT_DNS)
         self.failed_bridges: set[str] = set()
         # Filled in as the topology is resolved (bridges, then addresses).
         self._bridge_paths: dict[str, Path] = {}

@@ -6,21 +6,25 @@ fault, so that all problems of an inventory come out together with their line an
 
 from __future__ import annotations
 
+import functools
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
 from cloudbr import platforms
 from cloudbr.inventory import rules
 from cloudbr.inventory.addressing import AddressResolver
-from cloudbr.inventory.base import Checker, Ctx, parse_iface, parse_ip, pick
-from cloudbr.inventory.bonds import BondResolver
-from cloudbr.inventory.schema import (
-    AccessIn,
-    InstallerIn,
-    InventoryIn,
-    TrafficLabelsIn,
-    VlanIn,
+from cloudbr.inventory.base import (
+    DEFAULT_ACCESS,
+    DEFAULT_INSTALLER,
+    DEFAULT_LABELS,
+    Checker,
+    Ctx,
+    parse_iface,
+    parse_ip,
+    pick,
 )
+from cloudbr.inventory.bonds import BondResolver
+from cloudbr.inventory.schema import InventoryIn, StorageIn, TrafficLabelsIn, VlanIn
 from cloudbr.inventory.source import Path, Problem, format_path
 from cloudbr.inventory.topology import TopologyResolver
 from cloudbr.model import (
@@ -46,7 +50,7 @@ class HostResolver(BondResolver, TopologyResolver, AddressResolver):
         nics = self.nics()
         names = self.name_table(nics)
         bonds = self.bonds(nics)
-        labels = pick(h.traffic_labels, self.ctx.site.traffic_labels, TrafficLabelsIn())
+        labels = pick(h.traffic_labels, self.ctx.site.traffic_labels, DEFAULT_LABELS)
         extra_addr, storage_bridge = self.host_addresses(labels.management)
         vlans_in, vlan_paths = self.vlans_with_storage(storage_bridge)
         self.check_address_targets(extra_addr, names)
@@ -121,8 +125,7 @@ class HostResolver(BondResolver, TopologyResolver, AddressResolver):
         paths: list[Path] = [(*self.topo_path, "vlans", i) for i in range(len(vlans_in))]
         known = {b.name for b in self.topology.bridges} | {v.bridge for v in vlans_in}
         if storage_bridge is not None and storage_bridge not in known:
-            s = self.storage
-            vlans_in.append(VlanIn(id=s.vlan, parent=s.parent, bridge=storage_bridge, mtu=s.mtu))
+            vlans_in.append(_storage_vlan(self.storage))
             paths.append(self.ctx.setting_path("storage"))
         return vlans_in, paths
 
@@ -213,11 +216,11 @@ class HostResolver(BondResolver, TopologyResolver, AddressResolver):
         return TrafficLabels(labels.management, labels.guest, labels.public, storage_label)
 
     def access(self) -> Access:
-        a = pick(self.ctx.host_in.access, self.ctx.site.access, AccessIn())
+        a = pick(self.ctx.host_in.access, self.ctx.site.access, DEFAULT_ACCESS)
         return Access(a.root_password_hash, tuple(a.ssh_authorized_keys))
 
     def installer(self) -> Installer:
-        i = pick(self.ctx.host_in.installer, self.ctx.site.installer, InstallerIn())
+        i = pick(self.ctx.host_in.installer, self.ctx.site.installer, DEFAULT_INSTALLER)
         if i.install_agent and not i.agent_repo:
             self.err(
                 (*self.ctx.setting_path("installer"), "install_agent"),
@@ -233,6 +236,12 @@ class HostResolver(BondResolver, TopologyResolver, AddressResolver):
             keyboard=i.keyboard,
             locale=i.locale,
         )
+
+
+@functools.lru_cache(maxsize=64)
+def _storage_vlan(storage: StorageIn) -> VlanIn:
+    """The storage VLAN of hosts that share `storage` (one frozen model for all of them)."""
+    return VlanIn(id=storage.vlan, parent=storage.parent, bridge=storage.bridge, mtu=storage.mtu)
 
 
 def _duplicates(items: Iterable[tuple[str, Path]], what: str, check: Checker) -> None:

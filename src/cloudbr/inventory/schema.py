@@ -18,6 +18,7 @@ from pydantic import (
     Field,
 )
 
+from cloudbr.inventory import ipfast
 from cloudbr.inventory.pxe import PxeIn
 from cloudbr.model import (
     IFNAMSIZ,
@@ -114,6 +115,8 @@ def _interface(value: Any) -> str:
     """An address with its prefix, as `a.b.c.d/24` or `a.b.c.d/255.255.255.0`."""
     if not isinstance(value, str):
         raise ValueError("expected an address with a prefix, e.g. 192.168.100.20/24")
+    if ipfast.is_host_v4_iface(value):
+        return value  # canonical and a host address: what the checks below would return
     if "/" not in value:
         raise ValueError(f"{value!r} has no prefix length (write e.g. {value}/24)")
     _no_scope(value)
@@ -142,6 +145,8 @@ def _no_scope(value: str) -> None:
 def _address(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError("expected an IP address")
+    if ipfast.v4_int(value) is not None:
+        return value  # canonical IPv4 text is its own str(ip_address(...))
     _no_scope(value)
     try:
         return str(ipaddress.ip_address(value))

@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from cloudbr.inventory import fastload
 from cloudbr.inventory.compose import (
     _ALIAS,
     _BOOL,
@@ -41,23 +42,13 @@ from cloudbr.inventory.compose import (
     _mark,
     compose_fast,
 )
+from cloudbr.inventory.scalars import CONTROL
+from cloudbr.inventory.scalars import ambiguous as _ambiguous
+from cloudbr.inventory.scalars import plain as _plain
 
 Path = tuple[str | int, ...]
 
 _SCALAR_TAGS = frozenset({_STR, _INT, _FLOAT, _BOOL, _NULL})
-
-CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
-_BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False}
-_BOOLS["FALSE"] = False
-_INT_RE = re.compile(r"[-+]?(0|[1-9][0-9]*)")
-_HEX_RE = re.compile(r"0x[0-9a-fA-F]+")
-_FLOAT_RE = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
-_SPECIAL_FLOATS = {".inf": "inf", "+.inf": "inf", "-.inf": "-inf", ".nan": "nan"}
-_MAX_DIGITS = 64  # longer numbers are read as floats or text (int() refuses 4,300 digits)
-_LEADING_ZERO = re.compile(r"[-+]?0[0-9]+")
-_OTHER_BASES = re.compile(r"[-+]?0[ob][0-9a-fA-F_]+")
-_YAML11_BOOLS = re.compile(r"yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF")
 
 
 @dataclass(frozen=True)
@@ -101,9 +92,13 @@ class Source:
     values: dict[Path, Mark] = field(default_factory=dict)
     # Problems of the document itself (duplicate keys, anchors, control characters, ...).
     problems: list[Problem] = field(default_factory=list)
+    # The text, while `keys` and `values` are not read from it yet (see `fastload`).
+    text: str | None = None
 
     def mark(self, path: Path, *, prefer_key: bool = False) -> Mark:
         """Position of the longest known prefix of `path` (a missing key points at its parent)."""
+        if self.text is not None:
+            self.read_positions()
         for end in range(len(path), -1, -1):
             prefix = path[:end]
             if prefer_key and prefix in self.keys:
@@ -113,6 +108,15 @@ class Source:
             if prefix in self.keys:
                 return self.keys[prefix]
         return Mark(1, 1)
+
+    def read_positions(self) -> None:
+        """Fill `keys` and `values` with the positional reader (the fast reader found the
+        document clean, so this reader finds no problem in it either)."""
+        text, self.text = self.text, None
+        assert text is not None
+        node, anchored = _compose(text, self.filename)
+        if node is not None:
+            _Walker(self, anchored).build(node, ())
 
     def format(self, problem: Problem, *, prefer_key: bool = False) -> str:
         m = problem.mark or self.mark(problem.path, prefer_key=prefer_key or problem.at_key)
@@ -134,41 +138,6 @@ def control_message(text: str) -> str | None:
         f"control character U+{ord(found.group()):04X} is not allowed "
         "(no newlines, tabs or other control characters in inventory values)"
     )
-
-
-def _ambiguous(value: str) -> str | None:
-    """A hint for YAML 1.1 forms that other tools still read differently, or None."""
-    if _LEADING_ZERO.fullmatch(value):
-        digits = value.lstrip("+-").lstrip("0") or "0"
-        return (
-            f"{value!r} is ambiguous: YAML 1.1 reads a leading 0 as octal; write {digits} "
-            f"for the number, or quote it ('{value}') for text"
-        )
-    if _OTHER_BASES.fullmatch(value):
-        return f"{value!r} is ambiguous between YAML versions: write the decimal number"
-    if _YAML11_BOOLS.fullmatch(value):
-        return (
-            f"{value!r} is ambiguous: YAML 1.1 reads it as a boolean, YAML 1.2 as text; "
-            f"write true or false, or quote it ('{value}') for text"
-        )
-    return None
-
-
-def _plain(value: str) -> Any:
-    """A plain scalar read with the YAML 1.2 core schema."""
-    if value in _NULLS:
-        return None
-    if value in _BOOLS:
-        return _BOOLS[value]
-    if len(value) <= _MAX_DIGITS and _INT_RE.fullmatch(value):
-        return int(value)
-    if len(value) <= _MAX_DIGITS and _HEX_RE.fullmatch(value):
-        return int(value, 16)
-    if _FLOAT_RE.fullmatch(value):
-        return float(value)
-    if value.lower() in _SPECIAL_FLOATS:
-        return float(_SPECIAL_FLOATS[value.lower()])
-    return value
 
 
 def _tagged(tag: str, value: str) -> Any:
@@ -314,6 +283,9 @@ def _compose(text: str, filename: str) -> tuple[yaml.Node | None, dict[int, str]
 
 def load(text: str, filename: str) -> Source:
     """Parse YAML text; raises InventoryError with the parser's position on syntax errors."""
+    fast = fastload.load_plain(text)
+    if fast is not None:
+        return Source(filename=filename, data=fast[0], text=text)
     node, anchored = _compose(text, filename)
     src = Source(filename=filename, data=None)
     if node is None:
