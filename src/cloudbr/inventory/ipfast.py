@@ -27,14 +27,13 @@ def v4_int(text: str) -> int | None:
 
 def v4_iface(text: str) -> tuple[int, int] | None:
     """(address, prefix length) when `text` is a canonical IPv4 address/prefix, else None."""
-    slash = text.find("/")
-    if slash < 0 or not _V4_IFACE.fullmatch(text):
+    m = _V4_IFACE.fullmatch(text)
+    if m is None:
         return None
-    ip = v4_int(text[:slash])
-    prefix = int(text[slash + 1 :])
-    if ip is None or prefix > 32:
+    a, b, c, d, prefix = (int(g) for g in m.groups())
+    if a > 255 or b > 255 or c > 255 or d > 255 or prefix > 32:
         return None
-    return ip, prefix
+    return a << 24 | b << 16 | c << 8 | d, prefix
 
 
 def is_host_v4_iface(text: str) -> bool:
