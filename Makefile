@@ -42,9 +42,11 @@ typecheck: $(BIN)/cloudbr
 	$(BIN)/mypy src
 
 # Two workers (pytest-xdist): this machine's two cores; each worker has its own session fixtures.
+# Bytecode caches even where PYTHONDONTWRITEBYTECODE is set: else each worker, and each
+# `cloudbr` a test starts, compiles src/ again and pytest rewrites every test module again.
 UNIT_JOBS ?= 2
 unit: deps
-	$(BIN)/pytest -q -n $(UNIT_JOBS)
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -q -n $(UNIT_JOBS)
 
 ## e2e: boot QEMU guests and check the networks they come up with
 e2e: deps
