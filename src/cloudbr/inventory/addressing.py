@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import replace
+from typing import Any
 
 from cloudbr.inventory import rules
 from cloudbr.inventory.base import DEFAULT_LABELS, ResolverBase, parse_ip, pick
@@ -13,6 +14,7 @@ from cloudbr.model import (
     Bond,
     Bridge,
     Dns,
+    IPAddress,
     IPInterface,
     Nic,
     Vlan,
@@ -55,35 +57,20 @@ class AddressResolver(ResolverBase):
     def attach_gateway_and_dns(self, bridges: list[Bridge], dns: Dns) -> list[Bridge]:
         h = self.ctx.host_in
         mgmt = pick(h.traffic_labels, self.ctx.site.traffic_labels, DEFAULT_LABELS).management
-        out = []
-        for b in bridges:
-            gw4, gw6 = b.gateway4, b.gateway6
-            if b.name == mgmt and h.gateway:
-                g = parse_ip(h.gateway)
-                if isinstance(g, ipaddress.IPv4Address):
-                    gw4 = g
-                else:
-                    self.err((*self.ctx.host_path, "gateway"), f"gateway {g} is IPv6: use gateway6")
-            if b.name == mgmt and h.gateway6:
-                g = parse_ip(h.gateway6)
-                if isinstance(g, ipaddress.IPv6Address):
-                    gw6 = g
-                else:
-                    self.err(
-                        (*self.ctx.host_path, "gateway6"), f"gateway6 {g} is IPv4: use gateway"
-                    )
-            unchanged = gw4 is b.gateway4 and gw6 is b.gateway6
-            out.append(b if unchanged else replace(b, gateway4=gw4, gateway6=gw6))
-        for fam, attr, hkey in ((4, "gateway4", "gateway"), (6, "gateway6", "gateway6")):
-            carriers = [b for b in out if getattr(b, attr) is not None]
+        gateways = [self.host_gateways(b, mgmt) for b in bridges]
+        for fam, hkey in ((4, "gateway"), (6, "gateway6")):
+            carriers: list[tuple[Bridge, IPAddress]] = [
+                (b, gw)
+                for b, pair in zip(bridges, gateways, strict=True)
+                if (gw := pair[fam == 6]) is not None
+            ]
             if len(carriers) > 1:
-                names = ", ".join(b.name for b in carriers)
+                names = ", ".join(b.name for b, _ in carriers)
                 self.err(
                     (*self.ctx.host_path, hkey) if getattr(h, hkey) else self.ctx.host_path,
                     f"more than one IPv{fam} default gateway ({names}); a host has one per family",
                 )
-            for b in carriers:
-                gw = getattr(b, attr)
+            for b, gw in carriers:
                 path = (
                     (*self.ctx.host_path, hkey)
                     if b.name == mgmt and getattr(h, hkey)
@@ -93,10 +80,38 @@ class AddressResolver(ResolverBase):
                 if problem:
                     self.err(path, problem)
         # Host DNS goes on the bridge that carries the default route.
-        if dns:
-            target = next((b.name for b in out if b.gateway4 or b.gateway6), mgmt)
-            out = [replace(b, dns=dns) if b.name == target and not b.dns else b for b in out]
+        routed = (b.name for b, (gw4, gw6) in zip(bridges, gateways, strict=True) if gw4 or gw6)
+        target = next(routed, mgmt) if dns else None
+        out = []
+        # Each bridge is copied once, and only when something changes.
+        for b, (gw4, gw6) in zip(bridges, gateways, strict=True):
+            changes: dict[str, Any] = {}
+            if gw4 is not b.gateway4 or gw6 is not b.gateway6:
+                changes.update(gateway4=gw4, gateway6=gw6)
+            if b.name == target and not b.dns:
+                changes["dns"] = dns
+            out.append(replace(b, **changes) if changes else b)
         return out
+
+    def host_gateways(
+        self, b: Bridge, mgmt: str
+    ) -> tuple[ipaddress.IPv4Address | None, ipaddress.IPv6Address | None]:
+        """The bridge's gateways, the host's own on its management bridge."""
+        h = self.ctx.host_in
+        gw4, gw6 = b.gateway4, b.gateway6
+        if b.name == mgmt and h.gateway:
+            g = parse_ip(h.gateway)
+            if isinstance(g, ipaddress.IPv4Address):
+                gw4 = g
+            else:
+                self.err((*self.ctx.host_path, "gateway"), f"gateway {g} is IPv6: use gateway6")
+        if b.name == mgmt and h.gateway6:
+            g = parse_ip(h.gateway6)
+            if isinstance(g, ipaddress.IPv6Address):
+                gw6 = g
+            else:
+                self.err((*self.ctx.host_path, "gateway6"), f"gateway6 {g} is IPv4: use gateway")
+        return gw4, gw6
 
     def dns(self) -> Dns:
         d = self.dns_in
