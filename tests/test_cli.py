@@ -102,10 +102,10 @@ def test_render_writes_rootfs_and_manifest(tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert cli.main(["render", str(LAB), "-o", str(out), "-q"]) == 0
     hosts = sorted(p.name for p in out.iterdir())
-    # The lab has site.pxe: OUT/pxe/ is the site-level tree beside the hosts'.
-    assert hosts == sorted(
-        ["kvm-c7-br", "kvm-c7-ovs", "kvm-u18-br", "kvm-u18-ovs", "kvm-d12-br", "kvm-d12-ovs", "pxe"]
-    )
+    # The lab has site.pxe: OUT/pxe/ is the site-level tree beside the hosts'; its OVS preseed
+    # hosts fetch the first-boot program from OUT/_preseed/.
+    lab = ["kvm-c7-br", "kvm-c7-ovs", "kvm-u18-br", "kvm-u18-ovs", "kvm-d12-br", "kvm-d12-ovs"]
+    assert hosts == sorted([*lab, "pxe", "_preseed"])
     manifest = json.loads((out / "kvm-c7-br" / "manifest.json").read_text())
     assert manifest["host"] == "kvm-c7-br"
     for entry in manifest["files"]:

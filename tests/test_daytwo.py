@@ -64,8 +64,8 @@ def test_diff_names_added_removed_changed_and_masks_secrets(
     out = tmp_path / "out"
     assert main(["render", str(LAB), "-o", str(out), "-q"]) == 0
     assert main(["diff", str(LAB), "-o", str(out)]) == 0
-    # six hosts and the site-level pxe/ tree
-    assert capsys.readouterr().out == "0 tree(s) would change, 7 unchanged (hosts and site trees)\n"
+    # six hosts and the site-level pxe/ and _preseed/ trees
+    assert capsys.readouterr().out == "0 tree(s) would change, 8 unchanged (hosts and site trees)\n"
 
     doc = yaml.safe_load(LAB.read_text())
     first, second = doc["hosts"][0], doc["hosts"][1]["hostname"]

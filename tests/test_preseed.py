@@ -8,12 +8,18 @@ scratch overlay of a real Debian 12 root (mmdebstrap minbase + systemd)."""
 from __future__ import annotations
 
 import base64
+import contextlib
+import functools
 import gzip
+import hashlib
+import http.server
 import os
 import re
 import shlex
 import stat
-from collections.abc import Callable
+import subprocess
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -90,19 +96,18 @@ def check_late_command(host: Host, tree: FileMap, value: str) -> None:
 
 
 def check_early_command(tree: FileMap, value: str | None) -> None:
-    """Each shared program once, as d-i read it: base64 words decoding to its bytes."""
+    """Each shared program by name and sha256 (its bytes are not in the preseed); what the
+    command does is proven by running it (the late_command tests below)."""
     progs = preseed.shared(tree)
     if not progs:
         assert not value
         return
     assert value is not None
-    words = shlex.split(value)
-    assert words[:4] == ["mkdir", "-p", preseed.SHARED_DIR, "&&"]
-    payload = words[6 : words.index(">")]
-    ((path, f),) = progs.items()
-    assert gzip.decompress(base64.b64decode("".join(payload))) == f.content
-    assert words[words.index(">") + 1] == f"{preseed.SHARED_DIR}/{path.rsplit('/', 1)[-1]}.gz.b64"
-    assert "http" not in value
+    for path, f in progs.items():
+        name = path.rsplit("/", 1)[-1]
+        assert f"make_absolute_url {name} " in value
+        assert f'!= "{hashlib.sha256(f.content).hexdigest()}  -" ]' in value
+    assert len(value) < 2048  # names and digests only
 
 
 def check_answers(host: Host, tree: FileMap, got: Installed) -> None:
@@ -130,11 +135,34 @@ def test_wrong_parser_model_would_have_hidden_the_spaces(tmp_path: Path) -> None
     assert got.answers["preseed/late_command"] == "printf '%s' 'QUJD REVG'"
 
 
-def install(host: Host, tmp_path: Path, text: str | None = None, **files: bytes) -> Installed:
+# Where the harness's installer reads the preseed, as d-i's file-preseed records it.
+PRESEED_FILE = {"preseed/file": "file:///cloudbr/preseed.cfg"}
+
+
+def install(
+    host: Host,
+    tmp_path: Path,
+    text: str | None = None,
+    beside: dict[str, bytes] | None = None,
+    location: dict[str, str] | None = None,
+    **files: bytes,
+) -> Installed:
+    """The preseed read, its early_command and late_command run. The shared programs sit
+    beside it (OUT/_preseed/'s files) unless `beside` says otherwise."""
     own = build(host)[1]
     target = {UPDATE_GRUB: RECORDER, DI_NETPLAN: b"network: {}\n", **files}
     questions = [*meant(host), "preseed/late_command", "preseed/early_command"]
-    return run_installer(text or own, questions, tmp_path, target_files=target, late=True)
+    if beside is None:
+        beside = {n: f.content for n, f in preseed.site_files([host]).items()}
+    return run_installer(
+        text or own,
+        questions,
+        tmp_path,
+        target_files=target,
+        late=True,
+        env2debconf=location or PRESEED_FILE,
+        beside=beside,
+    )
 
 
 def regular_files(root: Path) -> dict[str, Path]:
@@ -287,3 +315,60 @@ def test_default_and_custom_mirror() -> None:
     text += "    installer:\n      mirror: https://mirror.example.net:8443/pub/ubuntu/\n"
     m = preseed.mirror(parse_inventory(text, "x.yaml").hosts[0])
     assert m == preseed.Mirror("https", "mirror.example.net:8443", "/pub/ubuntu")
+
+
+@contextlib.contextmanager
+def http_server(root: Path) -> Iterator[str]:
+    """An HTTP server for `root` on 127.0.0.1 (the installer's chroot shares this network)."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_early_command_fetches_the_program_beside_a_network_preseed(tmp_path: Path) -> None:
+    """As PXE installs: url= set preseed/url; d-i's preseed_fetch (its wget) gets the program
+    from the preseed's own directory, the same name nginx serves there."""
+    host = PRESEED_HOSTS["debian12-ovs"]
+    tree, _ = build(host)
+    served = tmp_path / "www" / "tok" / host.hostname
+    served.mkdir(parents=True)
+    for name, f in preseed.site_files([host]).items():
+        (served / name).write_bytes(f.content)
+    with http_server(tmp_path / "www") as base:
+        url = {"preseed/url": f"{base}/tok/{host.hostname}/preseed.cfg"}
+        got = install(host, tmp_path / "run", beside={}, location=url)
+    assert got.late_status == 0, got.late_output
+    written = regular_files(got.target_changes)
+    for path, f in preseed.shared(tree).items():
+        assert written[path].read_bytes() == f.content
+        assert stat.S_IMODE(written[path].stat().st_mode) == f.mode
+
+
+@pytest.mark.parametrize("beside", ["missing", "different"])
+def test_a_missing_or_different_program_fails_the_early_command(
+    beside: str, tmp_path: Path
+) -> None:
+    host = PRESEED_HOSTS["debian12-ovs"]
+    ((name, f),) = preseed.site_files([host]).items()
+    files = {} if beside == "missing" else {name: f.content + b"# one more line\n"}
+    got = install(host, tmp_path, beside=files)
+    assert got.late_status == 1  # the early_command's status: the late_command never ran
+    assert not regular_files(got.target_changes).keys() - {UPDATE_GRUB, DI_NETPLAN}
+
+
+def test_early_command_passes_shellcheck() -> None:
+    command = preseed.early_command(build(PRESEED_HOSTS["debian12-ovs"])[0])
+    # d-i's busybox sh runs it with `sh -c`; preseed.sh's functions are d-i's.
+    res = subprocess.run(
+        ["shellcheck", "-s", "sh", "-e", "SC1091", "-"],
+        input=command + "\n",
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 0, res.stdout

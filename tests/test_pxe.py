@@ -290,6 +290,7 @@ def served(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     out = tmp_path / "out"
     doc = yaml.safe_load(inventory({}))
     doc["site"]["pxe"]["document_root"] = str(out)
+    doc["hosts"][0]["backend"] = "ovs"  # its preseed fetches the first-boot program
     render(tmp_path, yaml.safe_dump(doc))
     conf = nginx_wrapper(tmp_path / "nginx", out / "pxe/nginx.conf")
     ns = f"cbr-pxe-unit-{os.getpid()}"
@@ -385,3 +386,19 @@ def test_grub_accepts_its_entries(tmp_path: Path) -> None:
         ["grub-script-check", str(broken)], capture_output=True, timeout=30, check=False
     )
     assert res.returncode != 0
+
+
+def test_the_shared_program_is_served_beside_each_preseed(served: tuple[Path, str]) -> None:
+    """d-i fetches it relative to its preseed's URL; nginx serves OUT/_preseed/'s one copy
+    there, to that host only."""
+    out, ns = served
+    ipxe = (out / "pxe/ipxe/52-54-00-00-00-21.ipxe").read_text()
+    (url,) = [p.removeprefix("url=") for p in boot_line(ipxe) if p.startswith("url=")]
+    path = url.removeprefix("http://10.1.0.2").replace("/preseed.cfg", "/cloudbr-ovs-firstboot")
+    program = (out / "_preseed/cloudbr-ovs-firstboot").read_bytes()
+    assert program.startswith(b"#!/bin/bash")
+    assert request(ns, path, "10.1.0.21") == (200, program)
+    assert request(ns, path, "10.1.0.2")[0] == 403
+    assert request(ns, "/cloudbr/_preseed/cloudbr-ovs-firstboot", "10.1.0.21")[0] == 404
+    # Only preseed hosts that carry it (not the EL host, whose kickstart carries its own).
+    assert (out / "pxe/nginx.conf").read_text().count("/cloudbr-ovs-firstboot {") == 1

@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Iterator
 
 from cloudbr import jsondump, render
-from cloudbr.carriers import carriers_for, pxe, pxe_servers
+from cloudbr.carriers import carriers_for, preseed, pxe, pxe_servers
 from cloudbr.files import File, FileMap, Role, merge
 from cloudbr.memo import ByIdentity
 from cloudbr.model import Host, Inventory
@@ -54,16 +54,25 @@ def render_host(host: Host) -> FileMap:
 
 def site_names(inv: Inventory) -> set[str]:
     """Names of the site-level trees in OUT (kept by --prune)."""
-    return {pxe.DIR} if inv.pxe is not None else set()
+    names = {pxe.DIR} if inv.pxe is not None else set()
+    return names | ({preseed.SITE_DIR} if preseed.site_files(inv.hosts) else set())
+
+
+def _site_tree(name: str, files: FileMap) -> FileMap:
+    """With a manifest like a host's, so --prune removes the tree once it is no longer made."""
+    doc = {"site": name, "files": [_entry(p, files[p]) for p in sorted(files)]}
+    files["manifest.json"] = File.text(
+        jsondump.dumps(doc, indent=2), renderer="manifest", role=Role.ARTIFACT
+    )
+    return files
 
 
 def site_trees(inv: Inventory) -> Iterator[tuple[str, FileMap]]:
-    """Site-level trees beside the hosts' (OUT/pxe/ when the inventory has site.pxe), each
-    with a manifest like a host's, so --prune removes it once site.pxe is gone."""
+    """Site-level trees beside the hosts': OUT/pxe/ when the inventory has site.pxe, and
+    OUT/_preseed/ (the programs the preseeds fetch) when a preseed host needs one."""
     files = pxe_servers.render_site(inv)
     if files:
-        doc = {"site": pxe.DIR, "files": [_entry(p, files[p]) for p in sorted(files)]}
-        files["manifest.json"] = File.text(
-            jsondump.dumps(doc, indent=2), renderer="manifest", role=Role.ARTIFACT
-        )
-        yield pxe.DIR, files
+        yield pxe.DIR, _site_tree(pxe.DIR, files)
+    shared = preseed.site_files(inv.hosts)
+    if shared:
+        yield preseed.SITE_DIR, _site_tree(preseed.SITE_DIR, shared)

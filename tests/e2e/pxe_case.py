@@ -6,8 +6,10 @@ plugged by `vde_plug2tap` into a private vde_switch. Each guest's NIC (QEMU's iP
 ipxe-qemu) is a loopback UDP cable to the same switch. 192.168.100.x exists only in the
 namespace and the guests.
 
-- e2e-pxe-d12 boots Debian's real installer (debian-installer-12-netboot-amd64: linux,
-  initrd.gz) and must fetch its own preseed over HTTP; the case stops there.
+- e2e-pxe-d12 (Open vSwitch) boots Debian's real installer (debian-installer-12-netboot-amd64:
+  linux, initrd.gz) and must fetch its own preseed over HTTP, then, in its early_command, the
+  shared first-boot program from beside it (OUT/_preseed/'s one copy), check its sha256 and
+  go on (d-i's next screen); the case stops there.
 - e2e-pxe-c7: CentOS 7's installer cannot be had here, so its entry serves a stand-in: the
   same Debian installer kernel with an empty initramfs. It proves the EL entry (DHCP, its
   MAC's script, kernel and initrd, the `inst.ks=`/`ip=` command line), not anaconda; it is
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import subprocess
 import tempfile
 import time
@@ -42,6 +45,10 @@ DI_DIR = Path("/usr/lib/debian-installer/images/12/amd64/text/debian-installer/a
 SERVER = "192.168.100.2"
 HTTP_URL = f"http://{SERVER}/cloudbr"
 TIMEOUT_S = float(os.environ.get("CLOUDBR_E2E_PXE_TIMEOUT", "420"))
+PROGRAM = "/cloudbr-ovs-firstboot"
+# After the early_command, d-i goes on to choose-mirror (whose default mirror this network
+# cannot reach) or, had the command failed, stops at preseed/command_failed.
+EARLY_DONE = re.compile(r"Bad archive mirror|Failed to run preseeded command")
 # nginx access log: remote address, status, bytes sent, request line (parsed by pxe_checks).
 LOG_FORMAT = '$remote_addr $status $body_bytes_sent "$request"'
 GUESTS = (
@@ -74,6 +81,7 @@ def inventory(workdir: Path, proxy: bool = False) -> dict[str, Any]:
                 "address": f"{g.address}/24",
                 "gateway": "192.168.100.1",
                 "macs": {"eth0": g.mac},
+                **({"backend": "ovs"} if g.distro == "debian12" else {}),
             }
             for g in GUESTS
         ],
@@ -282,7 +290,7 @@ class _Run:
         times: dict[str, float] = {}
         deadline = time.monotonic() + TIMEOUT_S
         d12, c7 = GUESTS
-        done = "stand-in" if self.proxy else "document"
+        done = "stand-in" if self.proxy else "early_command"
         while done not in times:
             if not self.proxy and qemus[d12.host].poll() is not None:
                 tail = text(self.serial(d12))[-800:]
@@ -295,8 +303,13 @@ class _Run:
             if "stand-in" not in times and "Kernel command line:" in text(self.serial(c7)):
                 times["stand-in"] = now
                 procs.stop(qemus[c7.host])
-            if any(r["path"].endswith("/preseed.cfg") for r in requests(self.access_log)):
+            served = [r["path"] for r in requests(self.access_log)]
+            if "document" not in times and any(p.endswith("/preseed.cfg") for p in served):
                 times["document"] = now
+            if "program" not in times and any(p.endswith(PROGRAM) for p in served):
+                times["program"] = now
+            if "program" in times and EARLY_DONE.search(text(self.serial(d12))):
+                times["early_command"] = now  # d-i showed what follows its early_command
             time.sleep(1)
         return times
 

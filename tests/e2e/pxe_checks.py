@@ -163,6 +163,21 @@ def verify_debian(run: Run, ns: str, g: PxeGuest) -> None:
         fetch(ns, path, SERVER)[0] == 403,
         path,
     )
+    # Its early_command: the first-boot program, relative to the preseed, checked, then on.
+    program = run.out / "_preseed" / "cloudbr-ovs-firstboot"
+    beside = path.removesuffix("preseed.cfg") + program.name
+    got = [r for r in requests(run.access_log) if r["path"] == beside and r["addr"] == g.address]
+    c.add(
+        f"{g.host}: d-i fetched the shared program from beside its preseed, whole",
+        [(r["status"], int(r["bytes"])) for r in got] == [("200", program.stat().st_size)],
+        {"served": got, "size": program.stat().st_size},
+    )
+    serial = text(run.serial(g))
+    c.add(
+        f"{g.host}: its early_command passed (d-i went on; no preseed/command_failed)",
+        "Bad archive mirror" in serial and "Failed to run preseeded command" not in serial,
+        serial[-400:],
+    )
 
 
 def verify_el_standin(run: Run, ns: str, g: PxeGuest) -> None:

@@ -171,15 +171,20 @@ def run_installer(
     target_files: dict[str, bytes] | None = None,
     late: bool = False,
     env2debconf: dict[str, str] | None = None,
+    beside: dict[str, bytes] | None = None,
 ) -> Installed:
     """Load `preseed` with d-i's parser, read `questions` back and, if `late`, run the
     late_command into a scratch overlay of the Debian root. `target_files` are placed in
     the target before the install (path -> content, mode 0755). `env2debconf`: boot
-    parameters (name -> value, quotes already removed) imported first by d-i's env2debconf."""
+    parameters (name -> value, quotes already removed) imported first by d-i's env2debconf.
+    `beside`: files (name -> content) next to the preseed, which the installer sees as
+    /cloudbr/preseed.cfg (file:///cloudbr/preseed.cfg as preseed/file)."""
     io = work / "io"
     for d in ("di", "di.upper", "di.work", "io", "target.upper", "target.work"):
         (work / d).mkdir(parents=True)
     (io / "preseed.cfg").write_text(preseed)
+    for name, content in (beside or {}).items():
+        (io / name).write_bytes(content)
     (io / "questions").write_text("".join(q + "\n" for q in questions))
     (io / "probe").write_text(PROBE)
     (io / "probe").chmod(0o755)

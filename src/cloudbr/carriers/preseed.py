@@ -23,6 +23,16 @@ coreutils' base64 and gzip exist (d-i's busybox may lack them). d-i runs the lat
 (MAX_ARG_STRLEN): gzip keeps even large trees far below it. The late_command's exit status is
 the late script's, so a corrupt payload or a failing step fails the install.
 
+The shared programs (the OVS first-boot program: the same bytes on every host) are not in the
+preseed: they are written once per output, to OUT/_preseed/ (`site_files`; no hostname has a
+'_'), and must sit beside the preseed wherever it is read from (PXE: nginx serves them at each
+host's document URL; initrd or media: copy them next to preseed.cfg). The early_command fetches
+each with d-i's `preseed_fetch`, relative to the preseed's own location (preseed/url, else
+preseed/file, else the initrd's file:///preseed.cfg; d-i's make_absolute_url resolves the
+name: preseed_fetch alone would resolve it only after a preseed/include or preseed/run), and
+checks its sha256 against the one recorded here: a missing or different program fails the
+early_command, which d-i reports as a critical error before anything is partitioned.
+
 The script takes the target root as its first argument (default /): it runs its commands
 through `chroot` only when that root is not /, so it can be run against a scratch directory.
 """
@@ -31,16 +41,21 @@ from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
 import ipaddress
 import shlex
+from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from cloudbr import templates
 from cloudbr.carriers import embed
 from cloudbr.files import SECRET, File, FileMap, Role
-from cloudbr.model import Host
+from cloudbr.memo import ByIdentity
+from cloudbr.model import Backend, Host
+from cloudbr.platform_types import InstallerCarrier
 from cloudbr.platforms import platform
+from cloudbr.render import ovs_firstboot
 from cloudbr.topology import install_nic
 
 NAME = "preseed"
@@ -50,9 +65,9 @@ TEMPLATE = "autoinstall/preseed.cfg.j2"
 AUTHORIZED_KEYS = embed.AUTHORIZED_KEYS
 LATE_SCRIPT = "/root/cloudbr-late.sh"
 LATE_B64 = "/root/cloudbr-late.b64"
-# The shared programs (the same bytes on every host) travel once, in preseed/early_command
-# (its own `sh -c` argument): written to the installer's RAM, copied into the target by the
-# late_command, installed by the late script.
+# The shared programs: fetched by the early_command into the installer's RAM, copied into the
+# target by the late_command, installed by the late script.
+SITE_DIR = "_preseed"  # OUT/_preseed/: each shared program once per output
 SHARED_DIR = "/tmp/cloudbr-shared"
 SHARED_IN_TARGET = "/root/cloudbr-shared"
 # Width of the base64 words in the preseed, one per continued line: d-i's parser forks a few
@@ -208,7 +223,19 @@ def shared(tree: FileMap) -> FileMap:
 
 
 def _shared_name(path: str) -> str:
-    return path.rsplit("/", 1)[-1] + ".gz.b64"
+    """The program's name beside the preseed (and in OUT/_preseed/)."""
+    return path.rsplit("/", 1)[-1]
+
+
+def site_files(hosts: Iterable[Host]) -> FileMap:
+    """OUT/_preseed/ (names relative to it): the shared programs of the preseed hosts' trees,
+    once; empty when no preseed host has any."""
+    for host in hosts:
+        if platform(host).installer.carrier is InstallerCarrier.PRESEED:
+            progs = shared(ovs_firstboot.render(host)) if host.backend is Backend.OVS else {}
+            if progs:  # the same bytes for every host: the first one's are everyone's
+                return {_shared_name(p): f for p, f in progs.items()}
+    return {}
 
 
 def _install_shared(path: str, mode: int) -> str:
@@ -216,7 +243,7 @@ def _install_shared(path: str, mode: int) -> str:
     dst = shlex.quote(path)
     return (
         f'cloudbr_t="${{cloudbr_target%/}}"; mkdir -p "$cloudbr_t"$(dirname {dst})\n'
-        f'base64 -d "$cloudbr_t"{src} | gunzip -c > "$cloudbr_t"{dst}.cloudbr-new\n'
+        f'cp -- "$cloudbr_t"{src} "$cloudbr_t"{dst}.cloudbr-new\n'
         f'chmod {mode:04o} "$cloudbr_t"{dst}.cloudbr-new && '
         f'mv -f "$cloudbr_t"{dst}.cloudbr-new "$cloudbr_t"{dst}\n'
     )
@@ -239,17 +266,41 @@ def _checked(command: str, what: str) -> str:
     return command
 
 
+# Run by d-i's preseed_command (`sh -c`, busybox) right after it loaded the preseed: the
+# preseed's own location, d-i's resolution of a name beside it, its fetch, then the check.
+_FETCH_PRELUDE = (
+    "cloudbr_at=$(debconf-get preseed/url); "
+    '[ -n "$cloudbr_at" ] || cloudbr_at=$(debconf-get preseed/file); '
+    '[ -n "$cloudbr_at" ] || cloudbr_at=file:///preseed.cfg; '
+    f". /lib/preseed/preseed.sh; mkdir -p {SHARED_DIR}"
+)
+_FETCH = (
+    "; cloudbr_f={dst}; "
+    'if ! preseed_fetch "$(make_absolute_url {name} "$cloudbr_at")" "$cloudbr_f" || '
+    '[ "$(sha256sum < "$cloudbr_f")" != "{sha}  -" ]; then '
+    'echo "cloudbr: {name} (sha256 {sha}) missing or different beside $cloudbr_at" >&2; '
+    'rm -f "$cloudbr_f"; exit 1; fi'
+)
+
+
+def _sha256(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+_digest = ByIdentity(_sha256)  # the program every OVS host carries, hashed once
+
+
 def early_command(tree: FileMap) -> str:
-    """preseed/early_command: the shared programs into the installer's RAM ('' if none)."""
+    """preseed/early_command: fetch the shared programs and check them ('' if none)."""
     progs = shared(tree)
     if not progs:
         return ""
-    lines = ["", f"  mkdir -p {SHARED_DIR}"]
+    parts = [_FETCH_PRELUDE]
     for path, f in sorted(progs.items()):
-        lines[-1] += " &&"
-        lines += ["  printf '%s\\n'", *_payload(f.content)]
-        lines.append(f"  > {SHARED_DIR}/{_shared_name(path)}")
-    return _checked(" \\\n".join(lines), "early_command")
+        name = _shared_name(path)
+        dst = shlex.quote(f"{SHARED_DIR}/{name}")
+        parts.append(_FETCH.format(dst=dst, name=shlex.quote(name), sha=_digest(f.content)))
+    return "".join(parts)
 
 
 def late_command(script: str, *, with_shared: bool = False) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from cloudbr.carriers import pxe
+from cloudbr.carriers import preseed, pxe
 from cloudbr.files import HEADER, File, FileMap, Role
 from cloudbr.model import Host, Inventory
 from cloudbr.pxe_model import PxeDhcpMode, PxeLoader, PxeSite
@@ -155,6 +155,11 @@ def nginx_conf(site: PxeSite, pairs: Pairs) -> str:
         for name, rel in pxe.documents(host):
             where = f"{prefix}/{pxe.url_path(site, host.hostname)}/{name}"
             target = f"{root}/{host.hostname}/{rel}"
+            lines += _location("=", where, target, allow=str(e.host.address.ip))
+        # The programs its preseed fetches from beside itself: one file in OUT for all hosts.
+        for name in preseed.site_files([host]):
+            where = f"{prefix}/{pxe.url_path(site, host.hostname)}/{name}"
+            target = f"{root}/{preseed.SITE_DIR}/{name}"
             lines += _location("=", where, target, allow=str(e.host.address.ip))
     lines += ["    location / {", "        return 404;", "    }", "}"]
     return "\n".join(lines) + "\n"
