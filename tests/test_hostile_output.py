@@ -135,8 +135,9 @@ def test_concurrent_renders_of_different_hosts_keep_both(tmp_path: Path) -> None
         for name in ("kvm-c7-br", "kvm-d12-ovs")
     ]
     assert [p.wait(timeout=300) for p in procs] == [0, 0]
-    # pxe/: the lab's site-level PXE tree, written by both.
-    assert sorted(p.name for p in out.iterdir()) == ["kvm-c7-br", "kvm-d12-ovs", "pxe"]
+    # pxe/ and _preseed/: the lab's site-level trees, written by both.
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["_preseed", "kvm-c7-br", "kvm-d12-ovs", "pxe"]
 
 
 def test_stage_directories_of_killed_runs_are_cleaned(tmp_path: Path) -> None:
@@ -155,7 +156,8 @@ def test_hosts_that_left_the_inventory_stay_unless_pruned(tmp_path: Path) -> Non
     assert render(str(LAB), "-o", str(out), "-q").returncode == 0
     (out / "not-a-host").mkdir()  # no manifest.json: never pruned
     assert render(str(ONE), "-o", str(out), "-q").returncode == 0
-    assert len(list(out.iterdir())) == 9  # 6 lab hosts, the lab's pxe/, not-a-host, kvmhost1
+    # 6 lab hosts, the lab's pxe/ and _preseed/, not-a-host, kvmhost1
+    assert len(list(out.iterdir())) == 10
     res = render(str(ONE), "-o", str(out), "--prune", "--host", "kvmhost1")
     assert res.returncode == 0, res.stderr
     assert sorted(p.name for p in out.iterdir()) == ["kvmhost1", "not-a-host"]
@@ -166,9 +168,10 @@ def test_hosts_that_left_the_inventory_stay_unless_pruned(tmp_path: Path) -> Non
     ]
     assert [line.split(":")[0] for line in removed] == [
         str(out / name)
-        # ONE has no site.pxe: the lab's pxe/ goes too.
+        # ONE has no site.pxe nor an OVS preseed host: the lab's pxe/ and _preseed/ go too.
         for name in sorted(
             [
+                "_preseed",
                 "kvm-c7-br",
                 "kvm-c7-ovs",
                 "kvm-u18-br",
@@ -289,4 +292,5 @@ def test_everything_is_synced_to_disk_before_the_first_swap(
     monkeypatch.setattr(writer, "_sync_filesystem", sync)
     monkeypatch.setattr(writer, "_swap_in", swap)
     assert cli.main(["render", str(LAB), "-o", str(out), "-q", "--host", "kvm-c7-br"]) == 0
-    assert events == ["syncfs", "swap kvm-c7-br", "swap pxe"]  # pxe/: the lab's site.pxe
+    # pxe/: the lab's site.pxe; _preseed/: its OVS preseed hosts' first-boot program
+    assert events == ["syncfs", "swap kvm-c7-br", "swap pxe", "swap _preseed"]

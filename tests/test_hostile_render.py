@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 import subprocess
 from pathlib import Path
 
@@ -98,13 +97,12 @@ def test_preseed_late_script_runs_no_injected_command(distro: str, tmp_path: Pat
     (shim / "chroot").chmod(0o755)
     root = tmp_path / "target"
     root.mkdir()
-    # What early_command wrote and the late_command copied: the shared programs' payloads.
+    # What early_command fetched and the late_command copied: the shared programs.
     tree = pipeline.render.rootfs(host)
     staged = root / preseed.SHARED_IN_TARGET.lstrip("/")
     staged.mkdir(parents=True)
-    early = shlex.split(preseed.early_command(tree).replace("\\\n", " "))
-    payload = "".join(early[6 : early.index(">")])
-    (staged / early[early.index(">") + 1].rsplit("/", 1)[-1]).write_text(payload + "\n")
+    for name, f in preseed.site_files([host]).items():
+        (staged / name).write_bytes(f.content)
     env = dict(os.environ, PATH=f"{shim}:{os.environ['PATH']}")
     res = subprocess.run(["sh", str(script), str(root)], env=env, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
