@@ -40,11 +40,13 @@ through `chroot` only when that root is not /, so it can be run against a scratc
 from __future__ import annotations
 
 import base64
-import gzip
+import functools
 import hashlib
 import ipaddress
 import shlex
-from collections.abc import Iterable
+import struct
+import zlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -179,6 +181,12 @@ export DEBIAN_FRONTEND=noninteractive
 
 
 def late_script(host: Host, tree: FileMap) -> str:
+    return "".join(late_parts(host, tree))
+
+
+def late_parts(host: Host, tree: FileMap) -> tuple[str, str, str]:
+    """The late script in three parts; the middle one installs the programs every host carries
+    (Role.PROGRAM: the same text on every host), so its compressed form is made once."""
     parts = [LATE_PRELUDE.format(fqdn=host.fqdn)]
     parts.append(
         "# The installer's own network files would configure the NICs a second time.\n"
@@ -193,8 +201,12 @@ def late_script(host: Host, tree: FileMap) -> str:
     keys = host.access.ssh_authorized_keys
     dir_modes = embed.SSH_DIR_MODES if keys else {}
     carried = carried_files(host, tree)
-    own = {p: f for p, f in carried.items() if f.role is not Role.SHARED_PROGRAM}
+    own = {p: f for p, f in carried.items() if f.role not in _NOT_OWN}
     parts.append(embed.install_script(own, root="/", dir_modes=dir_modes))
+    programs = {p: f for p, f in carried.items() if f.role is Role.PROGRAM}
+    # Their cloudbr_put lines only: the head's install script already defined the functions.
+    static = embed.install_script(programs, root="/")[len(_NO_FILES) :] if programs else ""
+    head, parts = "".join(parts), []
     parts += [_install_shared(p, f.mode) for p, f in sorted(shared(tree).items())]
     if shared(tree):
         parts.append(f'rm -rf -- "${{cloudbr_target%/}}"{SHARED_IN_TARGET}\n')
@@ -207,7 +219,11 @@ def late_script(host: Host, tree: FileMap) -> str:
         parts.append("# Kernel command line from " + path + "\n")
     if any(f.role is Role.BOOT_ARGUMENTS for f in tree.values()):
         parts.append("cloudbr_in_target update-grub\n")
-    return "".join(parts)
+    return head, static, "".join(parts)
+
+
+_NOT_OWN = {Role.SHARED_PROGRAM, Role.PROGRAM}
+_NO_FILES = embed.install_script({}, root="/")  # the install script's prelude
 
 
 # Run in the target: decode and unpack the script (gzip checks its CRC, so a corrupt or
@@ -252,12 +268,35 @@ def _install_shared(path: str, mode: int) -> str:
 GZIP_LEVEL = 6
 
 
-def _payload(data: bytes) -> list[str]:
-    """gzip'd (its CRC catches a cut payload), base64'd, as continued short words."""
+def _member(data: bytes) -> bytes:
+    """One gzip member (RFC 1952; its CRC catches a cut payload) whose length is a multiple of
+    3, padded with a header comment: its base64 has no '=' and the next member's base64 simply
+    follows it. gunzip writes the members' contents one after the other."""
+    deflate = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
+    body = deflate.compress(data) + deflate.flush()
+    tail = struct.pack("<II", zlib.crc32(data), len(data) & 0xFFFFFFFF)
+    pad = -(10 + len(body) + 8) % 3
+    flags, comment = (0x10, b"c" * (pad - 1) + b"\0") if pad else (0, b"")
+    head = struct.pack("<BBBBIBB", 0x1F, 0x8B, 8, flags, 0, 0, 255)
+    return head + comment + body + tail
+
+
+def _b64_member(text: str) -> str:
     # Level 6, not 9: the script is mostly base64 already, so 9 saved 0.2% of the payload
-    # for 1.7x the time (the largest single cost of rendering a preseed host).
-    packed = gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0)
-    return [f"  {w}" for w in embed.chunks(base64.b64encode(packed).decode("ascii"), B64_WIDTH)]
+    # for 1.7x the time.
+    return base64.b64encode(_member(text.encode("utf-8"))).decode("ascii")
+
+
+_static_b64 = functools.lru_cache(maxsize=8)(_b64_member)  # the same programs on every host
+
+
+def _payload(parts: Sequence[str]) -> list[str]:
+    """The parts as gzip members, base64'd, as continued short words; the middle part (the
+    static programs) is compressed once per render, not once per host."""
+    text = "".join(
+        (_static_b64 if i == 1 else _b64_member)(p) for i, p in enumerate(parts) if p or i == 0
+    )
+    return [f"  {w}" for w in embed.chunks(text, B64_WIDTH)]
 
 
 def _checked(command: str, what: str) -> str:
@@ -303,10 +342,11 @@ def early_command(tree: FileMap) -> str:
     return "".join(parts)
 
 
-def late_command(script: str, *, with_shared: bool = False) -> str:
+def late_command(script: str | Sequence[str], *, with_shared: bool = False) -> str:
     """The late_command value for the preseed file: one base64 word per continued line (each
     indented, so either parser, joining with or without a space, keeps them apart)."""
-    lines = ["", "  printf '%s\\n'", *_payload(script.encode("utf-8"))]
+    parts = (script,) if isinstance(script, str) else script
+    lines = ["", "  printf '%s\\n'", *_payload(parts)]
     lines.append(f"  > /target{LATE_B64} &&")
     if with_shared:
         lines.append(f"  cp -r {SHARED_DIR} /target{SHARED_IN_TARGET} &&")
@@ -325,7 +365,7 @@ def document(host: Host, tree: FileMap) -> str:
         ubuntu=platform(host).installer.ubuntu_archive,
         no_netplan=bool(purged_packages(host)),
         early_command=early_command(tree),
-        late_command=late_command(late_script(host, tree), with_shared=bool(shared(tree))),
+        late_command=late_command(late_parts(host, tree), with_shared=bool(shared(tree))),
     )
 
 
