@@ -116,7 +116,11 @@ def main(argv: list[str] | None = None) -> int:
 
     preseed = preseed_document((out / INSTALL_HOST / "preseed.cfg").read_bytes())
     macs = [n.mac for n in host.nics if n.mac]
-    result = run_install(work / "install", netboot, mirror, preseed, install_net(host), macs)
+    # OUT/_preseed/ (only with an OVS host): beside /preseed.cfg, where its early_command looks.
+    shared = out / "_preseed"
+    beside = {p.name: p.read_bytes() for p in shared.glob("*") if p.name != "manifest.json"}
+    net = install_net(host)
+    result = run_install(work / "install", netboot, mirror, preseed, net, macs, beside=beside)
     rows.append(("2. install (d-i)", "PASS" if result.ok else "FAIL", f"{result.seconds:.0f}"))
     for name, secs in result.milestones.items():
         rows.append((f"   {name}", "", f"{secs:.0f}"))

@@ -180,11 +180,13 @@ def run_install(
     net: InstallNet,
     macs: list[str],
     timeout: float = INSTALL_TIMEOUT_S,
+    beside: dict[str, bytes] | None = None,
 ) -> InstallResult:
-    """Install onto workdir/disk.qcow2; returns where it got to."""
+    """Install onto workdir/disk.qcow2; returns where it got to. `beside`: files placed next
+    to /preseed.cfg in the initrd (the programs an OVS host's early_command fetches)."""
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "preseed.cfg").write_bytes(preseed)
-    initrd = netboot.preseeded_initrd(preseed, workdir / "initrd-preseeded.gz")
+    initrd = netboot.preseeded_initrd(preseed, workdir / "initrd-preseeded.gz", beside)
     disk = workdir / "disk.qcow2"
     subprocess.run(
         ["qemu-img", "create", "-q", "-f", "qcow2", str(disk), f"{DISK_GB}G"],

@@ -45,9 +45,13 @@ class Netboot:
         release = self.kernel_release
         return release.rsplit("-", 1)[0]
 
-    def preseeded_initrd(self, preseed: bytes, out: Path) -> Path:
-        """Debian's initrd.gz + a cpio archive holding /preseed.cfg (mode 0600)."""
-        out.write_bytes(self.initrd.read_bytes() + gzip.compress(newc({"preseed.cfg": preseed})))
+    def preseeded_initrd(
+        self, preseed: bytes, out: Path, beside: dict[str, bytes] | None = None
+    ) -> Path:
+        """Debian's initrd.gz + a cpio archive holding /preseed.cfg (mode 0600) and `beside`:
+        the files its early_command fetches from next to it (OUT/_preseed/'s programs)."""
+        files = {"preseed.cfg": preseed, **(beside or {})}
+        out.write_bytes(self.initrd.read_bytes() + gzip.compress(newc(files)))
         return out
 
 

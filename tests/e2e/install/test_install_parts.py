@@ -60,6 +60,11 @@ def test_preseeded_initrd_is_debians_plus_one_gzip_member(tmp_path: Path) -> Non
     extra = gzip.decompress(data[len(original) :])
     listing = subprocess.run(["cpio", "-it"], input=extra, capture_output=True, check=True)
     assert listing.stdout.split() == [b"preseed.cfg"]
+    # An OVS host's early_command fetches its programs from beside /preseed.cfg.
+    out = NETBOOT.preseeded_initrd(b"x\n", tmp_path / "ovs.gz", {"cloudbr-ovs-firstboot": b"p"})
+    extra = gzip.decompress(out.read_bytes()[len(original) :])
+    subprocess.run(["cpio", "-id", "--quiet"], input=extra, cwd=tmp_path, check=True)
+    assert (tmp_path / "cloudbr-ovs-firstboot").read_bytes() == b"p"
 
 
 @needs_netboot
