@@ -35,6 +35,20 @@ def snapshot(root: Path) -> dict[str, tuple[str, int]]:
     return out
 
 
+def test_check_loads_no_renderer() -> None:
+    """`check` of a large inventory is mostly start-up: it must not import the renderers,
+    the carriers (pycdlib) or Jinja2, which only `render` and the day-two commands need."""
+    code = (
+        "import sys; from cloudbr import cli; cli.main(['check', sys.argv[1]]); "
+        "print(sorted(m for m in sys.modules if m.startswith(('cloudbr.render', "
+        "'cloudbr.carriers', 'cloudbr.pipeline', 'jinja2', 'pycdlib'))))"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", code, str(LAB)], capture_output=True, text=True, check=True
+    )
+    assert res.stdout.splitlines()[-1] == "[]"
+
+
 def test_check_lists_every_host() -> None:
     res = run("check", str(LAB))
     assert res.returncode == 0, res.stderr

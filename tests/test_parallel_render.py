@@ -48,15 +48,18 @@ def test_two_workers_write_what_one_process_writes(
     pids = tmp_path / "pids"
     pids.mkdir()
 
+    render = pipeline.render_host
+
     def recording(host: Host) -> FileMap:
         mine = pids / str(os.getpid())
         if not mine.exists():
             mine.mkdir()
             both.wait(timeout=60)
         (mine / host.hostname).touch()
-        return pipeline.render_host(host)
+        return render(host)
 
-    monkeypatch.setattr(cli, "render_host", recording)
+    # `render` takes the pipeline's function when it runs (check never imports it).
+    monkeypatch.setattr(pipeline, "render_host", recording)
     assert cli.main(["render", str(inv), "-o", str(two), "-j", "2"]) == 0
     assert capsys.readouterr().out.replace(str(two), "OUT") == summary_one
     workers = list(pids.iterdir())
@@ -76,13 +79,14 @@ def test_a_worker_error_is_the_renders_error_and_out_stays_as_it_was(
     assert cli.main(["render", str(inv), "-o", str(out), "-q", "-j", "2"]) == 0
     before = _tree(out)
     last = f"kvm{HOSTS - 1:05d}"
+    render = pipeline.render_host
 
     def broken(host: Host) -> FileMap:
         if host.hostname == last:
             raise OSError(28, "No space left on device", "somewhere")
-        return pipeline.render_host(host)
+        return render(host)
 
-    monkeypatch.setattr(cli, "render_host", broken)
+    monkeypatch.setattr(pipeline, "render_host", broken)
     assert cli.main(["render", str(inv), "-o", str(out), "-q", "-j", "2"]) == 3
     assert capsys.readouterr().err.endswith("cloudbr: somewhere: No space left on device\n")
     assert _tree(out) == before  # no host swapped, no stage left behind

@@ -6,6 +6,7 @@ to a file)."""
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import subprocess
@@ -15,12 +16,10 @@ import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from cloudbr import __version__, daytwo, platform_report, platforms, progress
+from cloudbr import __version__, daytwo_args, platform_report, platforms, progress
 from cloudbr.inventory import InventoryError, json_schema, load_inventory
 from cloudbr.model import Backend, Host, Inventory
 from cloudbr.parallel import Stager, default_jobs
-from cloudbr.pipeline import render_host, site_names, site_trees
-from cloudbr.templates import image_root
 from cloudbr.writer import OutputError, stage_host, write_staged
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -68,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("--output-dir", type=Path, default=Path("images"), help="default: ./images")
     i.add_argument("--install-deps", action="store_true", help="apt-get what DIB needs")
     i.add_argument("--check", action="store_true", help="probe mirrors and stop")
-    daytwo.add_parsers(sub)
+    daytwo_args.add_parsers(sub)
     return p
 
 
@@ -116,6 +115,9 @@ def _select(inv: Inventory, names: list[str]) -> list[Host]:
 
 
 def _render(inv: Inventory, out: Path, args: argparse.Namespace) -> int:
+    # Imported here: `check` never loads the renderers and carriers (a third of its time).
+    from cloudbr.pipeline import render_host, site_names, site_trees
+
     hosts = _select(inv, args.host)
     summary: list[str] = []
 
@@ -141,6 +143,8 @@ def _render(inv: Inventory, out: Path, args: argparse.Namespace) -> int:
 
 def _image(args: argparse.Namespace) -> int:
     """Same builder as `make image`; its messages name the variable to set on failure."""
+    from cloudbr.templates import image_root  # Jinja2: loaded only by the commands that use it
+
     script = image_root() / "scripts" / "build-image.sh"
     argv = ["bash", str(script)]
     argv += ["--install-deps"] if args.install_deps else []
@@ -162,9 +166,14 @@ def _command(args: argparse.Namespace) -> int:
             print(platform_report.table())
         return EXIT_OK
     inv = load_inventory(args.inventory)
+    # The model lives as long as the process: later collections skip it, and the render
+    # workers forked from here keep its pages shared.
+    gc.freeze()
     if args.command == "check":
         return _check(inv, args.json)
-    if args.command in daytwo.COMMANDS:
+    if args.command in daytwo_args.COMMANDS:
+        from cloudbr import daytwo  # only now: it loads the renderers
+
         return daytwo.run(inv, args)
     return _render(inv, args.output, args)
 

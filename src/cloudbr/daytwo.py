@@ -1,12 +1,11 @@
-"""Day-two subcommands: `verify`, `diff`, `zone` and `diagram` (wired into cloudbr.cli)."""
+"""Day-two subcommands: `verify`, `diff`, `zone` and `diagram` (their arguments:
+cloudbr.daytwo_args; cloudbr.cli imports this module only to run one of them)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from pathlib import Path
-from typing import Any
 
 from cloudbr import diagram, diff, zone
 from cloudbr.inventory import InventoryError
@@ -15,28 +14,6 @@ from cloudbr.pipeline import site_trees
 from cloudbr.render import verify as plan_renderer
 from cloudbr.verify import onhost
 from cloudbr.writer import write_file
-
-COMMANDS = ("verify", "diff", "zone", "diagram")
-
-
-def add_parsers(sub: Any) -> None:
-    v = sub.add_parser("verify", help="compare a host's dumped state with its plan")
-    v.add_argument("inventory", type=Path)
-    v.add_argument("--host", required=True, metavar="NAME")
-    v.add_argument(
-        "--state", required=True, type=Path, help="from `cloudbr-verify --dump-state FILE`"
-    )
-    v.add_argument("--json", action="store_true", help="machine-readable report")
-    d = sub.add_parser("diff", help="what `render` would change in OUT (exit 1: changes)")
-    d.add_argument("inventory", type=Path)
-    d.add_argument("-o", "--output", type=Path, required=True, metavar="OUT")
-    d.add_argument("--host", action="append", default=[], metavar="NAME", help="only this host")
-    z = sub.add_parser("zone", help="CloudMonkey commands: traffic labels and add host")
-    z.add_argument("inventory", type=Path)
-    g = sub.add_parser("diagram", help="draw a host's topology as SVG (graphviz)")
-    g.add_argument("inventory", type=Path)
-    g.add_argument("--host", required=True, metavar="NAME")
-    g.add_argument("-o", "--output", type=Path, required=True, metavar="FILE.svg")
 
 
 def _host(inv: Inventory, name: str) -> Host:

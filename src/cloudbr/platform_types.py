@@ -55,6 +55,13 @@ class InstallerCarrier(StrEnum):
     PRESEED = "preseed"  # debian-installer
     AUTOINSTALL = "autoinstall"  # subiquity (Ubuntu 20.04+), cloud-init user-data
 
+    @property
+    def pxe_boots(self) -> bool:
+        """Whether `OUT/pxe/` builds boot entries for it (carriers.pxe.PARAMS has a builder;
+        a test keeps the two in step). Subiquity needs the live ISO's URL, which the inventory
+        has no field for."""
+        return self is not InstallerCarrier.AUTOINSTALL
+
 
 class KernelArgs(StrEnum):
     """How the installed system's kernel command line gets the host's arguments."""

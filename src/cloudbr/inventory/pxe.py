@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from cloudbr import platforms
-from cloudbr.carriers.pxe import PARAMS
 from cloudbr.inventory.source import Path, Problem
 from cloudbr.model import Distro, Host
 from cloudbr.pxe_model import InstallerFiles, PxeDhcpMode, PxeHost, PxeLoader, PxeSite
@@ -216,7 +215,7 @@ class _PxeResolver:
         if host.distro not in DEFAULT_INSTALLERS:
             return None  # reported by the host's resolver: distro not supported yet
         installer = platforms.get(host.distro).installer
-        if installer.carrier not in PARAMS:
+        if not installer.carrier.pxe_boots:
             self.err(
                 path,
                 f"{prefix}: PXE boot entries for {installer.program} ({host.distro.value}) are "
