@@ -133,7 +133,11 @@ mount -t overlay overlay -o "lowerdir=$2,upperdir=$work/di.upper,workdir=$work/d
 mount -t proc proc "$work/di/proc"
 mount -t sysfs sysfs "$work/di/sys"
 mount --rbind /dev "$work/di/dev"
-mkdir -p "$work/di/cloudbr" "$work/di/target" "$work/di/run"
+mkdir -p "$work/di/cloudbr" "$work/di/target" "$work/di/run" "$work/di/media"
+# The install medium, already mounted where d-i's mountmedia looks first (preseed_fetch's
+# file:// method calls it): without one it would mount this machine's own disks, twice,
+# 5 s apart. What the fetch reads is the file:// path itself, as on a real install.
+mount -t tmpfs medium "$work/di/media"
 mount --bind "$work/io" "$work/di/cloudbr"
 if [ -n "$target" ]; then
     mount -t overlay overlay \
