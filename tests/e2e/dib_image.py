@@ -143,14 +143,20 @@ class DibImage:
         }
         env.update(BUILD_ENV, IMAGE_DIR=str(tmp), IMAGE_NAME=self.name)
         env["ELEMENTS_PATH"] = str(TEST_ELEMENTS)
-        print(f"e2e: building DIB image {self.directory.name} (build-image.sh)", flush=True)
+        # Its output goes to a log (the build runs beside guest scenarios; their lines stay
+        # readable), whose end is printed if the build fails.
+        log = self.directory.with_name(self.directory.name + ".build.log")
+        print(f"e2e: building DIB image {self.directory.name} (log: {log})", flush=True)
         t0 = time.monotonic()
-        subprocess.run(
-            ["bash", str(BUILD_SCRIPT), "--install-deps", self.distro, self.backend],
-            env=env,
-            check=True,
-            timeout=BUILD_TIMEOUT_S,
-        )
+        argv = ["bash", str(BUILD_SCRIPT), "--install-deps", self.distro, self.backend]
+        with log.open("w") as out:
+            proc = subprocess.run(
+                argv, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=BUILD_TIMEOUT_S
+            )
+        if proc.returncode:
+            tail = log.read_text(errors="replace").splitlines()[-40:]
+            print("\n".join(f"    {line}" for line in tail), flush=True)
+            raise subprocess.CalledProcessError(proc.returncode, argv)
         tmp.rename(self.directory)  # last: a half-built image is never taken for a cached one
         for old in self.directory.parent.glob(f"dib-{self.name}-*"):
             if old != self.directory:  # superseded keys (and stale .tmp dirs): ~1 GiB each

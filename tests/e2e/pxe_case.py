@@ -138,6 +138,7 @@ def _nginx_wrapper(workdir: Path, server_block: Path) -> Path:
 class PxeScenario:
     name: str = "cloudbr-pxe"
     hosts: list[Any] = field(default_factory=list)  # no harness guests: this case boots its own
+    guests: int = 1  # its own QEMU guest (one at a time)
     # proxy: the generated proxy-DHCP dnsmasq beside a plain DHCP server (in a second
     # namespace) that hands out the addresses; only the quick stand-in guest boots.
     proxy: bool = False

@@ -44,6 +44,7 @@ def sweep_checks(junit: Path) -> list[dict[str, Any]]:
 class SweepScenario:
     name: str = "cloudbr-ovs-firstboot-sweep"
     hosts: list[Any] = field(default_factory=list)  # no guests
+    guests: int = 0
 
     def run(self) -> ScenarioResult:
         base = Path(os.environ.get("CLOUDBR_E2E_WORKDIR", tempfile.gettempdir())) / "cloudbr-e2e"
