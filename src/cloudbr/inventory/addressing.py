@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from cloudbr.inventory import rules
 from cloudbr.inventory.base import DEFAULT_LABELS, ResolverBase, parse_ip, pick
@@ -19,6 +19,8 @@ from cloudbr.model import (
     Nic,
     Vlan,
 )
+
+_Ip = TypeVar("_Ip", ipaddress.IPv4Address, ipaddress.IPv6Address)
 
 
 class AddressResolver(ResolverBase):
@@ -97,21 +99,22 @@ class AddressResolver(ResolverBase):
         self, b: Bridge, mgmt: str
     ) -> tuple[ipaddress.IPv4Address | None, ipaddress.IPv6Address | None]:
         """The bridge's gateways, the host's own on its management bridge."""
+        if b.name != mgmt:
+            return b.gateway4, b.gateway6
         h = self.ctx.host_in
-        gw4, gw6 = b.gateway4, b.gateway6
-        if b.name == mgmt and h.gateway:
-            g = parse_ip(h.gateway)
-            if isinstance(g, ipaddress.IPv4Address):
-                gw4 = g
-            else:
-                self.err((*self.ctx.host_path, "gateway"), f"gateway {g} is IPv6: use gateway6")
-        if b.name == mgmt and h.gateway6:
-            g = parse_ip(h.gateway6)
-            if isinstance(g, ipaddress.IPv6Address):
-                gw6 = g
-            else:
-                self.err((*self.ctx.host_path, "gateway6"), f"gateway6 {g} is IPv4: use gateway")
-        return gw4, gw6
+        gw4 = self.own_gateway("gateway", h.gateway, ipaddress.IPv4Address, "gateway6")
+        gw6 = self.own_gateway("gateway6", h.gateway6, ipaddress.IPv6Address, "gateway")
+        return gw4 or b.gateway4, gw6 or b.gateway6
+
+    def own_gateway(self, field: str, text: str | None, kind: type[_Ip], other: str) -> _Ip | None:
+        """The host's `field`, when it is an address of `kind` (else an error naming `other`)."""
+        if not text:
+            return None
+        g = parse_ip(text)
+        if isinstance(g, kind):
+            return g
+        self.err((*self.ctx.host_path, field), f"{field} {g} is IPv{g.version}: use {other}")
+        return None
 
     def dns(self) -> Dns:
         d = self.dns_in
