@@ -432,6 +432,11 @@ CASES: list[tuple[str, str, str]] = [
         "inv.yaml:7:14: hosts[0].gateway: gateway 2001:db8::1 is IPv6: use gateway6",
     ),
     (
+        "IPv4 gateway in the IPv6 field",
+        host("address: 192.168.100.20/24\ngateway6: 192.168.100.1\n"),
+        "inv.yaml:7:15: hosts[0].gateway6: gateway6 192.168.100.1 is IPv4: use gateway",
+    ),
+    (
         "interface name used twice",
         host(
             OK_HOST
