@@ -155,6 +155,8 @@ class _Splicer:
         if _simple(value):
             at = (settings, path)
             if at not in self.indents:
+                if len(self.indents) >= self.KEEP:  # bounded like the others
+                    self.indents.clear()
                 self.indents[at] = self._indent(settings, path)
             indent = self.indents[at]
             if indent is not None:
