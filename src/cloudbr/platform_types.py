@@ -57,9 +57,9 @@ class InstallerCarrier(StrEnum):
 
     @property
     def pxe_boots(self) -> bool:
-        """Whether `OUT/pxe/` builds boot entries for it (carriers.pxe.PARAMS has a builder;
-        a test keeps the two in step). Subiquity needs the live ISO's URL, which the inventory
-        has no field for."""
+        """Whether `OUT/pxe/` builds boot entries for it (carriers.pxe.PARAMS has a builder
+        for each of these; tests build the EL and Debian entries and refuse an autoinstall
+        host). Subiquity needs the live ISO's URL, which the inventory has no field for."""
         return self is not InstallerCarrier.AUTOINSTALL
 
 
