@@ -73,9 +73,13 @@ def _run_one(scenario: Any, image: BaseImage | None) -> ScenarioResult:
     res: ScenarioResult = run() if run is not None else run_scenario(scenario, image)
     verdict = "PASS" if res.ok else "FAIL"
     print(f"e2e: {scenario.name}: {verdict} in {time.monotonic() - t1:.0f}s ({res.workdir})")
+    _print_failures(res)
+    return res
+
+
+def _print_failures(res: ScenarioResult) -> None:
     for line in res.failures():
         print(f"    {line}")
-    return res
 
 
 def _run_all(scenarios: list[Any], image: BaseImage | None, rebuild: bool) -> list[ScenarioResult]:
@@ -136,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     for res in results:
         if not res.ok:
             print(f"\n{res.name}: FAIL ({res.workdir})")
-            print("\n".join(f"    {line}" for line in res.failures()))
+            _print_failures(res)
     failed = sum(not r.ok for r in results)
     print(f"\ne2e: total {time.monotonic() - t0:.0f}s")
     print(f"{len(results) - failed} passed, {failed} failed")
