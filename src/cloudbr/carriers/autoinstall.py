@@ -20,7 +20,7 @@ Decisions, each against subiquity's autoinstall reference:
   subiquity's default, the largest disk.
 - apt: curtin's format, `primary` (and `security`) on the inventory's mirror, no geoip.
 - late-commands: one command (run with `sh -c`; the installed system is at
-  $TARGET_MOUNT_POINT, /target) unpacks a gzip'd script and runs it: it removes the
+  $TARGET_MOUNT_POINT, /target) unpacks a gzip'd script (`packed`) and runs it: it removes the
   installer's netplan files, lays the tree down exactly (embed), enables the tree's units
   and runs update-grub when the tree sets kernel arguments, both through `curtin in-target`.
   `set -e` throughout: any failure is the command's exit status, which aborts the install.
@@ -28,13 +28,11 @@ Decisions, each against subiquity's autoinstall reference:
 
 from __future__ import annotations
 
-import base64
-import gzip
 import hashlib
 import shlex
 from typing import Any
 
-from cloudbr.carriers import cloudinit, embed
+from cloudbr.carriers import cloudinit, embed, packed
 from cloudbr.files import SECRET, File, FileMap, Role
 from cloudbr.iso import build_iso
 from cloudbr.model import Host, Nic
@@ -145,28 +143,36 @@ rm -f -- "${{cloudbr_target%/}}"/etc/netplan/*.yaml
 """
 
 
-def late_script(host: Host, tree: FileMap) -> str:
-    """The script the late-command runs; its first argument is the target root."""
-    parts = [LATE_PRELUDE.format(fqdn=host.fqdn, target=TARGET)]
+def late_parts(host: Host, tree: FileMap) -> tuple[str, str, str]:
+    """The script the late-command runs (its first argument is the target root), in three
+    parts for `packed`: the host's own files, the programs every host carries (Role.PROGRAM,
+    the same text on every host), then enabling units and update-grub."""
+    own = LATE_PRELUDE.format(fqdn=host.fqdn, target=TARGET)
     keys = host.access.ssh_authorized_keys
     files = embed.with_root_keys(tree, keys, NAME)
     dir_modes = embed.SSH_DIR_MODES if keys else {}
-    parts.append(embed.install_script(files, root=TARGET, dir_modes=dir_modes))
+    programs = {p: f for p, f in files.items() if f.role is Role.PROGRAM}
+    others = {p: f for p, f in files.items() if f.role is not Role.PROGRAM}
+    own += embed.install_script(others, root=TARGET, dir_modes=dir_modes)
+    rest = []
     units = embed.units_to_enable(tree)
     if units:
-        parts.append("cloudbr_in_target systemctl enable " + " ".join(map(shlex.quote, units)))
-        parts.append("\n")
+        rest.append("cloudbr_in_target systemctl enable " + " ".join(map(shlex.quote, units)))
+        rest.append("\n")
     if any(f.role is Role.BOOT_ARGUMENTS for f in tree.values()):
-        parts.append("# The tree sets kernel arguments (GRUB drop-in).\n")
-        parts.append("cloudbr_in_target update-grub\n")
-    return "".join(parts)
+        rest.append("# The tree sets kernel arguments (GRUB drop-in).\n")
+        rest.append("cloudbr_in_target update-grub\n")
+    return own, embed.put_lines(programs), "".join(rest)
 
 
-def late_command(script: str) -> str:
+def late_script(host: Host, tree: FileMap) -> str:
+    return "".join(late_parts(host, tree))
+
+
+def late_command(parts: tuple[str, str, str]) -> str:
     """One `sh -c` command: unpack the script (gzip's CRC stops a cut or corrupt payload) into
     a fresh directory and run it on the target; its exit status is the command's."""
-    packed = gzip.compress(script.encode("utf-8"), compresslevel=9, mtime=0)
-    b64 = "\n".join(embed.chunks(base64.b64encode(packed).decode("ascii"), B64_WIDTH))
+    b64 = "\n".join(embed.chunks(packed.b64_members(*parts), B64_WIDTH))
     return (
         "set -eu\n"
         "cloudbr_dir=$(mktemp -d)\n"
@@ -191,7 +197,7 @@ def autoinstall(host: Host, tree: FileMap) -> dict[str, Any]:
         "storage": storage(host),
         "ssh": {"install-server": True, "allow-pw": bool(host.access.root_password_hash)},
         "packages": packages(host),
-        "late-commands": [late_command(late_script(host, tree))],
+        "late-commands": [late_command(late_parts(host, tree))],
         "user-data": user_data_passthrough(host),
     }
 

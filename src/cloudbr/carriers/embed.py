@@ -99,11 +99,18 @@ def install_script(
     lines = [_PRELUDE.format(root=shlex.quote(root)).rstrip("\n")]
     for path, mode in sorted((dir_modes or {}).items()):
         lines.append(f"cloudbr_dir {shlex.quote(_checked_path(path))} {_mode(mode)}")
-    for path in sorted(tree):
-        f = tree[path]
-        rel = shlex.quote(_checked_path(path))
-        lines.append(f"cloudbr_put {rel} {_mode(f.mode)} \\\n{_b64(f.content)}")
-    return "\n".join(lines) + "\n"
+    lines.append(put_lines(tree))
+    return "\n".join(lines)
+
+
+def put_lines(tree: FileMap) -> str:
+    """The `cloudbr_put` lines alone, in path order, for a script whose install_script
+    already defined the functions ('' for no files)."""
+    return "".join(
+        f"cloudbr_put {shlex.quote(_checked_path(p))} {_mode(tree[p].mode)} \\\n"
+        f"{_b64(tree[p].content)}\n"
+        for p in sorted(tree)
+    )
 
 
 UNIT_DIR = "/etc/systemd/system/"

@@ -39,19 +39,15 @@ through `chroot` only when that root is not /, so it can be run against a scratc
 
 from __future__ import annotations
 
-import base64
-import functools
 import hashlib
 import ipaddress
 import shlex
-import struct
-import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from cloudbr import templates
-from cloudbr.carriers import embed
+from cloudbr.carriers import embed, packed
 from cloudbr.files import SECRET, File, FileMap, Role
 from cloudbr.memo import ByIdentity
 from cloudbr.model import Backend, Host
@@ -204,8 +200,7 @@ def late_parts(host: Host, tree: FileMap) -> tuple[str, str, str]:
     own = {p: f for p, f in carried.items() if f.role not in _NOT_OWN}
     parts.append(embed.install_script(own, root="/", dir_modes=dir_modes))
     programs = {p: f for p, f in carried.items() if f.role is Role.PROGRAM}
-    # Their cloudbr_put lines only: the head's install script already defined the functions.
-    static = embed.install_script(programs, root="/")[len(_NO_FILES) :] if programs else ""
+    static = embed.put_lines(programs)  # the head's install script defined the functions
     head, parts = "".join(parts), []
     parts += [_install_shared(p, f.mode) for p, f in sorted(shared(tree).items())]
     if shared(tree):
@@ -223,7 +218,6 @@ def late_parts(host: Host, tree: FileMap) -> tuple[str, str, str]:
 
 
 _NOT_OWN = {Role.SHARED_PROGRAM, Role.PROGRAM}
-_NO_FILES = embed.install_script({}, root="/")  # the install script's prelude
 
 
 # Run in the target: decode and unpack the script (gzip checks its CRC, so a corrupt or
@@ -265,38 +259,11 @@ def _install_shared(path: str, mode: int) -> str:
     )
 
 
-GZIP_LEVEL = 6
-
-
-def _member(data: bytes) -> bytes:
-    """One gzip member (RFC 1952; its CRC catches a cut payload) whose length is a multiple of
-    3, padded with a header comment: its base64 has no '=' and the next member's base64 simply
-    follows it. gunzip writes the members' contents one after the other."""
-    deflate = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
-    body = deflate.compress(data) + deflate.flush()
-    tail = struct.pack("<II", zlib.crc32(data), len(data) & 0xFFFFFFFF)
-    pad = -(10 + len(body) + 8) % 3
-    flags, comment = (0x10, b"c" * (pad - 1) + b"\0") if pad else (0, b"")
-    head = struct.pack("<BBBBIBB", 0x1F, 0x8B, 8, flags, 0, 0, 255)
-    return head + comment + body + tail
-
-
-def _b64_member(text: str) -> str:
-    # Level 6, not 9: the script is mostly base64 already, so 9 saved 0.2% of the payload
-    # for 1.7x the time.
-    return base64.b64encode(_member(text.encode("utf-8"))).decode("ascii")
-
-
-_static_b64 = functools.lru_cache(maxsize=8)(_b64_member)  # the same programs on every host
-
-
 def _payload(parts: Sequence[str]) -> list[str]:
-    """The parts as gzip members, base64'd, as continued short words; the middle part (the
-    static programs) is compressed once per render, not once per host."""
-    text = "".join(
-        (_static_b64 if i == 1 else _b64_member)(p) for i, p in enumerate(parts) if p or i == 0
-    )
-    return [f"  {w}" for w in embed.chunks(text, B64_WIDTH)]
+    """The parts (one, or head, programs and rest) as gzip members, base64'd, as continued
+    short words."""
+    own, programs, rest = (*parts, "", "")[:3]
+    return [f"  {w}" for w in embed.chunks(packed.b64_members(own, programs, rest), B64_WIDTH)]
 
 
 def _checked(command: str, what: str) -> str:

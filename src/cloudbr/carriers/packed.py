@@ -1,0 +1,48 @@
+"""A script carried inside an installer document as the base64 of gzip members, one per part.
+
+gunzip writes the members' contents one after the other (RFC 1952, 2.2), and each member's
+CRC stops a cut or corrupt payload. Split in three parts (the host's own lines, the lines
+that install the programs every host carries, the rest), the middle one is compressed once
+per render instead of once per host: same script after gunzip, a fraction of the work.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import struct
+import zlib
+
+# Level 6, not 9: the script is mostly base64 already, so 9 saved 0.2% of the payload for
+# 1.7x the time.
+GZIP_LEVEL = 6
+
+
+def member(data: bytes) -> bytes:
+    """One gzip member whose length is a multiple of 3, padded with a header comment: its
+    base64 has no '=' and the next member's base64 simply follows it."""
+    deflate = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
+    body = deflate.compress(data) + deflate.flush()
+    tail = struct.pack("<II", zlib.crc32(data), len(data) & 0xFFFFFFFF)
+    pad = -(10 + len(body) + 8) % 3
+    flags, comment = (0x10, b"c" * (pad - 1) + b"\0") if pad else (0, b"")
+    head = struct.pack("<BBBBIBB", 0x1F, 0x8B, 8, flags, 0, 0, 255)
+    return head + comment + body + tail
+
+
+def _b64_member(text: str) -> str:
+    return base64.b64encode(member(text.encode("utf-8"))).decode("ascii")
+
+
+_programs_b64 = functools.lru_cache(maxsize=8)(_b64_member)  # the same text on every host
+
+
+def b64_members(own: str, programs: str, rest: str) -> str:
+    """The three parts as gzip members, base64'd back to back (an empty `programs` or
+    `rest` adds no member; `own` always gives one, so the payload is never empty)."""
+    out = _b64_member(own)
+    if programs:
+        out += _programs_b64(programs)
+    if rest:
+        out += _b64_member(rest)
+    return out
