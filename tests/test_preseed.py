@@ -162,6 +162,7 @@ def install(
         late=True,
         env2debconf=location or PRESEED_FILE,
         beside=beside,
+        units=embed.units_to_enable(render.rootfs(host)),
     )
 
 
@@ -187,9 +188,8 @@ def test_late_command_installs_exactly_the_tree(name: str, tmp_path: Path) -> No
         assert stat.S_IMODE((got.target_changes / "root/.ssh").stat().st_mode) == 0o700
     # d-i's netplan file (placed in the overlay's upper dir before the install) is gone.
     assert not os.path.lexists(got.target_changes / DI_NETPLAN.lstrip("/"))
-    enabled = {line.split()[0] for line in got.enabled_units.splitlines() if line.strip()}
     units = embed.units_to_enable(tree)
-    assert set(units) <= enabled
+    assert got.unit_states == {unit: "enabled" for unit in units}
     assert (ovs_firstboot.UNIT in units) == (host.backend is Backend.OVS)
     grub_calls = (
         (got.target_changes / GRUB_LOG).read_text().splitlines()

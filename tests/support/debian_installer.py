@@ -149,10 +149,13 @@ if [ -e "$work/io/env" ]; then
     while IFS= read -r assignment; do set -- "$@" "$assignment"; done < "$work/io/env"
 fi
 chroot "$work/di" /usr/bin/env -i "$@" debconf -f noninteractive /cloudbr/probe
-if [ -n "$target" ]; then
-    # The installed system, as the installer left it: `systemctl --root` reads its units.
-    systemctl --root="$work/di/target" list-unit-files --state=enabled --no-legend \
-        > "$work/io/enabled" 2>&1 || true
+if [ -n "$target" ] && [ -e "$work/io/units" ]; then
+    # The installed system, as the installer left it: `systemctl --root` reads its units
+    # (is-enabled of the units asked about: list-unit-files reads every unit, 0.75 s).
+    while IFS= read -r unit; do
+        state=$(systemctl --root="$work/di/target" is-enabled -- "$unit" 2>&1) || true
+        printf '%s %s\n' "$unit" "$state"
+    done < "$work/io/units" > "$work/io/enabled"
 fi
 """
 
@@ -164,7 +167,7 @@ class Installed:
     late_status: int | None  # the late_command's exit status (None: not run)
     late_output: str
     target_changes: Path  # the target overlay's upper dir: what the install wrote
-    enabled_units: str
+    unit_states: dict[str, str]  # unit asked about -> `systemctl is-enabled` in the target
 
 
 def run_installer(
@@ -176,13 +179,15 @@ def run_installer(
     late: bool = False,
     env2debconf: dict[str, str] | None = None,
     beside: dict[str, bytes] | None = None,
+    units: Sequence[str] = (),
 ) -> Installed:
     """Load `preseed` with d-i's parser, read `questions` back and, if `late`, run the
     late_command into a scratch overlay of the Debian root. `target_files` are placed in
     the target before the install (path -> content, mode 0755). `env2debconf`: boot
     parameters (name -> value, quotes already removed) imported first by d-i's env2debconf.
     `beside`: files (name -> content) next to the preseed, which the installer sees as
-    /cloudbr/preseed.cfg (file:///cloudbr/preseed.cfg as preseed/file)."""
+    /cloudbr/preseed.cfg (file:///cloudbr/preseed.cfg as preseed/file). `units`: units whose
+    state in the installed system `systemctl --root` reports afterwards."""
     io = work / "io"
     for d in ("di", "di.upper", "di.work", "io", "target.upper", "target.work"):
         (work / d).mkdir(parents=True)
@@ -194,6 +199,8 @@ def run_installer(
     (io / "probe").chmod(0o755)
     if late:
         (io / "run-late").touch()
+    if units:
+        (io / "units").write_text("".join(u + "\n" for u in units))
     if env2debconf:
         (io / "env").write_text("".join(f"{k}={v}\n" for k, v in env2debconf.items()))
     for path, content in (target_files or {}).items():
@@ -216,8 +223,15 @@ def run_installer(
         late_status=int(status.read_text()) if status.exists() else None,
         late_output=(io / "late.out").read_text() if (io / "late.out").exists() else "",
         target_changes=work / "target.upper",
-        enabled_units=(io / "enabled").read_text() if (io / "enabled").exists() else "",
+        unit_states=_unit_states(io / "enabled"),
     )
+
+
+def _unit_states(path: Path) -> dict[str, str]:
+    if not path.exists():
+        return {}
+    pairs = (line.split(" ", 1) for line in path.read_text().splitlines())
+    return {unit: state for unit, state in pairs}
 
 
 # Runs on this machine, as root, in a new mount namespace: an overlay of the Debian root.
