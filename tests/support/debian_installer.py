@@ -263,3 +263,9 @@ def in_mount_namespace(script: str, *args: str) -> subprocess.CompletedProcess[s
         text=True,
         timeout=TIMEOUT_S,
     )
+
+
+if __name__ == "__main__":
+    # `make unit` builds both cached roots first (once per machine: mmdebstrap downloads),
+    # so the timed pytest run is the tests'.
+    print(installer_root(), debian_root(), sep="\n")
