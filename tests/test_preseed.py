@@ -149,7 +149,7 @@ def install(
 ) -> Installed:
     """The preseed read, its early_command and late_command run. The shared programs sit
     beside it (OUT/_preseed/'s files) unless `beside` says otherwise."""
-    own = build(host)[1]
+    tree, own = build(host)
     target = {UPDATE_GRUB: RECORDER, DI_NETPLAN: b"network: {}\n", **files}
     questions = [*meant(host), "preseed/late_command", "preseed/early_command"]
     if beside is None:
@@ -162,7 +162,7 @@ def install(
         late=True,
         env2debconf=location or PRESEED_FILE,
         beside=beside,
-        units=embed.units_to_enable(render.rootfs(host)),
+        units=embed.units_to_enable(tree),
     )
 
 

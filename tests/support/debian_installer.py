@@ -230,8 +230,8 @@ def run_installer(
 def _unit_states(path: Path) -> dict[str, str]:
     if not path.exists():
         return {}
-    pairs = (line.split(" ", 1) for line in path.read_text().splitlines())
-    return {unit: state for unit, state in pairs}
+    lines = path.read_text().splitlines()
+    return {unit: state for unit, _, state in (line.partition(" ") for line in lines)}
 
 
 # Runs on this machine, as root, in a new mount namespace: an overlay of the Debian root.
