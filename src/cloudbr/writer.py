@@ -9,6 +9,10 @@ OUT/<host> swapped with its staged copy by renameat2(RENAME_EXCHANGE): a reader 
 old tree or its new one, never a mix. Where the filesystem cannot exchange, the old tree is
 renamed aside first (a moment without OUT/<host>).
 
+Programs that are the same bytes in every tree are written once per stage and hard-linked
+into the others, and whole zero pages (an ISO's system area) are left as holes: the same bytes
+for every reader, a fraction of the writing.
+
 Stage directories left by a killed run are removed by the next render. Hosts in OUT that the
 inventory no longer has stay, unless `prune` names the hosts to keep.
 """
@@ -26,7 +30,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from cloudbr.files import FileMap
+from cloudbr.files import File, FileMap, Role
 
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
@@ -92,15 +96,69 @@ def _sync_filesystem(path: Path) -> None:
         os.close(fd)
 
 
+PAGE = 4096  # a hole is worth leaving where a whole page of the filesystem would be zeros
+
+
+def data_runs(content: bytes) -> list[tuple[int, int]]:
+    """(start, end) of `content` without its whole zero pages, which a sparse file leaves
+    unwritten (an ISO's 32 KiB system area); a file without any is one run."""
+    runs: list[tuple[int, int]] = []
+    start = 0
+    for page in range(0, len(content) - PAGE + 1, PAGE):
+        if content[page] == 0 and content.count(0, page, page + PAGE) == PAGE:
+            if start < page:
+                runs.append((start, page))
+            start = page + PAGE
+    if start < len(content) or not runs:
+        runs.append((start, len(content)))
+    return runs
+
+
 def _write_file(target: str, content: bytes, mode: int) -> None:
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        view = memoryview(content)
-        while view:
-            view = view[os.write(fd, view) :]
+        for start, end in data_runs(content):
+            view = memoryview(content)[start:end]
+            while view:
+                view = view[os.pwrite(fd, view, end - len(view)) :]
+        os.ftruncate(fd, len(content))  # a file that ends in a hole still has its size
         os.fchmod(fd, mode)
     finally:
         os.close(fd)
+
+
+# Roles whose bytes recur unchanged in every host's tree: written once per stage and
+# process, hard-linked into every other tree (a render never edits a file in place).
+_LINKED_ROLES = frozenset({Role.PROGRAM, Role.SHARED_PROGRAM})
+_LINK_SOURCES_KEPT = 64
+# (stage, content, mode) -> the staged file to link to. The bytes objects are the programs'
+# own, shared by every host, so their hash is computed once.
+_link_sources: dict[tuple[str, bytes, int], str] = {}
+
+
+def _put_file(stage: Path, target: str, f: File) -> None:
+    """Write `f` at `target`, or hard-link it to the same program staged before; where the
+    filesystem has no hard links (or that one is gone), write it and link to this one."""
+    if f.role not in _LINKED_ROLES:
+        _write_file(target, f.content, f.mode)
+        return
+    key = (os.fspath(stage), f.content, f.mode)
+    source = _link_sources.get(key)
+    if source is not None:
+        try:
+            os.link(source, target)
+            return
+        except OSError as err:
+            if err.errno not in _NO_LINK:
+                raise
+    _write_file(target, f.content, f.mode)
+    if len(_link_sources) >= _LINK_SOURCES_KEPT:
+        _link_sources.clear()
+    _link_sources[key] = target
+
+
+# link(2) cannot: the source is gone, too many links, or the filesystem has none.
+_NO_LINK = frozenset({errno.ENOENT, errno.EMLINK, errno.EPERM, errno.EXDEV, errno.ENOTSUP})
 
 
 def stage_host(stage: Path, name: str, files: FileMap) -> None:
@@ -115,7 +173,7 @@ def stage_host(stage: Path, name: str, files: FileMap) -> None:
         parent = os.path.dirname(target)
         if parent not in made:  # one mkdir per directory, not per file
             _make_dirs(parent, made)
-        _write_file(target, f.content, f.mode)
+        _put_file(stage, target, f)
 
 
 def _make_dirs(path: str, made: set[str]) -> None:

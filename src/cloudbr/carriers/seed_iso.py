@@ -19,9 +19,12 @@ LABEL = "cidata"  # what cloud-init's NoCloud looks for (upper or lower case)
 
 def render(host: Host, tree: FileMap) -> FileMap:
     files = cloudinit.seed(host, tree).files()
+    shared = cloudinit.shared_files(tree)  # the same bytes on every host: the writer links them
     # Everything here may carry password hashes and keys: 0600.
     out = {
-        f"{SEED_DIR}/{name}": File(data, SECRET, NAME, Role.ARTIFACT)
+        f"{SEED_DIR}/{name}": File(
+            data, SECRET, NAME, Role.SHARED_PROGRAM if name in shared else Role.ARTIFACT
+        )
         for name, data in files.items()
     }
     out[ISO] = File(build_iso(files, label=LABEL), SECRET, NAME, Role.ARTIFACT)
