@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -38,7 +39,10 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
         "cloudbr and not this disk's inode allocation; the largest size is also rendered to "
         "the work directory's disk and reported beside it)",
     )
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if len(set(args.sizes.split(","))) < 2:
+        p.error("--sizes: two host counts at least (memory growth is measured between them)")
+    return args
 
 
 def _mib(kib: float) -> str:
@@ -79,11 +83,14 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(out, ignore_errors=True)
 
 
-def _render(inv: Path, out: Path) -> measure.Run:
+def _render(inv: Path, out: Path) -> tuple[measure.Run, int]:
+    """The render's run, and the KiB its output takes (a hard-linked file counted once)."""
     try:
-        return measure.run(measure.cloudbr("render", str(inv), "-o", str(out), "-q"))
+        run = measure.run(measure.cloudbr("render", str(inv), "-o", str(out), "-q"))
+        du = subprocess.run(["du", "-sk", str(out)], capture_output=True, text=True, check=True)
+        return run, int(du.stdout.split()[0])
     finally:
-        shutil.rmtree(out, ignore_errors=True)  # 10,000 hosts are ~4 GB
+        shutil.rmtree(out, ignore_errors=True)  # 10,000 hosts are ~2.4 GB
 
 
 def _where(path: Path) -> str:
@@ -91,7 +98,7 @@ def _where(path: Path) -> str:
     return f"{path} ({fs}, {measure.inode_cost_us(path):.0f} us per inode created)"
 
 
-Results = dict[int, tuple[measure.Run, measure.Run]]  # hosts -> (check, render)
+Results = dict[int, tuple[measure.Run, measure.Run, int]]  # hosts -> (check, render, KiB out)
 
 
 def _sizes(sizes: list[int], work: Path, out: Path) -> Results:
@@ -99,8 +106,8 @@ def _sizes(sizes: list[int], work: Path, out: Path) -> Results:
     for n in sizes:
         inv = inventory.write(work / f"inventory-{n}.yaml", n)
         check = measure.run(measure.cloudbr("check", str(inv)))
-        results[n] = (check, _render(inv, out / f"out-{n}"))
-    headers = "hosts,check s,check CPU s,check MiB,render s,render CPU s,cores,render MiB"
+        results[n] = (check, *_render(inv, out / f"out-{n}"))
+    headers = "hosts,check s,check CPU s,check MiB,render s,render CPU s,cores,render MiB,out MiB"
     rows = [
         [
             str(n),
@@ -111,10 +118,11 @@ def _sizes(sizes: list[int], work: Path, out: Path) -> Results:
             f"{r.cpu_seconds:.2f}",
             f"{r.cpu_seconds / r.seconds:.2f}",
             _mib(r.peak_rss_kib),
+            _mib(written),
             f"{n / r.seconds:.0f}",
             _mib(r.peak_rss_kib - c.peak_rss_kib),
         ]
-        for n, (c, r) in results.items()
+        for n, (c, r, written) in results.items()
     ]
     _table([*headers.split(","), "hosts/s", "render-check MiB"], rows)
     return results
@@ -124,7 +132,7 @@ def _memory_growth(results: Results, small: int, large: int) -> float:
     """KiB per host that render's peak grows beyond check's (which holds the model)."""
     span = large - small
     model_kib = (results[large][0].peak_rss_kib - results[small][0].peak_rss_kib) / span
-    extra = [r.peak_rss_kib - c.peak_rss_kib for c, r in (results[small], results[large])]
+    extra = [r.peak_rss_kib - c.peak_rss_kib for c, r, _ in (results[small], results[large])]
     growth_kib = (extra[1] - extra[0]) / span
     print(
         f"Memory per host, {small} -> {large} hosts: model (check) {model_kib:.1f} KiB, "
@@ -166,7 +174,7 @@ def _bench(sizes: list[int], localds_hosts: int, work: Path, out: Path) -> int:
     results = _sizes(sizes, work, out)
     small, large = sizes[0], sizes[-1]
     if measure.filesystem(work) != measure.filesystem(out):
-        disk = _render(work / f"inventory-{large}.yaml", work / "out-disk")
+        disk, _ = _render(work / f"inventory-{large}.yaml", work / "out-disk")
         print(
             f"The same render of {large} hosts to {_where(work)}: {disk.seconds:.2f} s, "
             f"{disk.cpu_seconds:.2f} CPU s\n"
