@@ -139,7 +139,8 @@ class _Splicer:
     then a line break) is spliced: it ends with its line break, where a placeholder is
     followed by one, and touches no emitter state that outlives it. A simple value (see
     `_simple`) is written here, at the indentation libyaml gave a one-line block at that
-    place; another is emitted by libyaml once, when met again at the same place."""
+    place; another is emitted by libyaml once, when met again at the same place. A long value
+    met again at the same place (a program every host carries) is made once and kept."""
 
     MIN_CHARS = 2048
     KEEP = 64  # values seen once, blocks made
@@ -152,29 +153,32 @@ class _Splicer:
 
     def block(self, settings: _Settings, path: tuple[Any, ...], value: str) -> str | None:
         """The text libyaml writes for `value` at `path`, or None: emit it there."""
-        if _simple(value):
-            at = (settings, path)
-            if at not in self.indents:
-                if len(self.indents) >= self.KEEP:  # bounded like the others
-                    self.indents.clear()
-                self.indents[at] = self._indent(settings, path)
-            indent = self.indents[at]
-            if indent is not None:
-                return _literal(value, indent)
         if len(value) < self.MIN_CHARS:
-            return None
+            return self._simple_block(settings, path, value) if _simple(value) else None
         place = (settings, path, value)
-        if place in self.blocks:
+        if place in self.blocks:  # met here before (a program every host carries): made once
             return self.blocks[place]
-        if place not in self.seen:  # once: a value unique to one document costs nothing more
+        text = self._simple_block(settings, path, value) if _simple(value) else None
+        if place not in self.seen:  # once: a value unique to one document is not kept
             if len(self.seen) >= self.KEEP:
                 self.seen.clear()
             self.seen.add(place)
-            return None
+            return text
+        if text is None:
+            text = self._make(settings, path, value)
         if len(self.blocks) >= self.KEEP:
             self.blocks.clear()
-        self.blocks[place] = found = self._make(settings, path, value)
-        return found
+        self.blocks[place] = text
+        return text
+
+    def _simple_block(self, settings: _Settings, path: tuple[Any, ...], value: str) -> str | None:
+        at = (settings, path)
+        if at not in self.indents:
+            if len(self.indents) >= self.KEEP:  # bounded like the others
+                self.indents.clear()
+            self.indents[at] = self._indent(settings, path)
+        indent = self.indents[at]
+        return None if indent is None else _literal(value, indent)
 
     def _indent(self, settings: _Settings, path: tuple[Any, ...]) -> int | None:
         block = self._make(settings, path, "x\n")
