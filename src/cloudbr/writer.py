@@ -101,7 +101,8 @@ PAGE = 4096  # a hole is worth leaving where a whole page of the filesystem woul
 
 def data_runs(content: bytes) -> list[tuple[int, int]]:
     """(start, end) of `content` without its whole zero pages, which a sparse file leaves
-    unwritten (an ISO's 32 KiB system area); a file without any is one run."""
+    unwritten (an ISO's 32 KiB system area); a file without any is one run, an empty or
+    all-zero one none."""
     runs: list[tuple[int, int]] = []
     start = 0
     for page in range(0, len(content) - PAGE + 1, PAGE):
@@ -109,7 +110,7 @@ def data_runs(content: bytes) -> list[tuple[int, int]]:
             if start < page:
                 runs.append((start, page))
             start = page + PAGE
-    if start < len(content) or not runs:
+    if start < len(content):
         runs.append((start, len(content)))
     return runs
 
@@ -117,11 +118,13 @@ def data_runs(content: bytes) -> list[tuple[int, int]]:
 def _write_file(target: str, content: bytes, mode: int) -> None:
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        for start, end in data_runs(content):
+        runs = data_runs(content)
+        for start, end in runs:
             view = memoryview(content)[start:end]
             while view:
                 view = view[os.pwrite(fd, view, end - len(view)) :]
-        os.ftruncate(fd, len(content))  # a file that ends in a hole still has its size
+        if not runs or runs[-1][1] < len(content):  # it ends in a hole: it keeps its size
+            os.ftruncate(fd, len(content))
         os.fchmod(fd, mode)
     finally:
         os.close(fd)
