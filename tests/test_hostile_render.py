@@ -18,7 +18,7 @@ from cloudbr.carriers import cloudinit, kickstart, preseed
 from cloudbr.inventory import InventoryError, load_inventory, parse_inventory
 from cloudbr.model import Host
 from cloudbr.render import ovs_firstboot
-from tests.test_kickstart import parsed, run_post
+from tests.test_kickstart import parsed, post_body, run_post, unpacked
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPbRgvd4ZMKHmtc3QdnB1dwJQ4+Ql5LL7nIOfX0sFCM3"
 
@@ -62,13 +62,22 @@ def host_of(distro: str, backend: str, key_comment: str) -> Host:
 PAYLOAD_LINE = re.compile(rb"^  [A-Za-z0-9+/=]+ \\$", re.M)
 
 
+# A packed script's heredoc (kickstart %post): base64 alone between its markers, its line
+# count likewise the compressor's; the script it unpacks is counted on its own.
+PACKED = re.compile(rb"<<'CLOUDBR_EOF'\n[A-Za-z0-9+/=\n]*?\nCLOUDBR_EOF\n")
+
+
 def line_counts(host: Host) -> dict[str, int]:
     files = pipeline.render_host(host)
-    return {
-        p: f.content.count(b"\n") - len(PAYLOAD_LINE.findall(f.content))
+    counts = {
+        p: PACKED.sub(b"\n\n", f.content).count(b"\n") - len(PAYLOAD_LINE.findall(f.content))
         for p, f in files.items()
         if not p.endswith(".iso")
     }
+    if kickstart.OUTPUT in files:
+        script = unpacked(post_body(files[kickstart.OUTPUT].content.decode()))
+        counts[f"{kickstart.OUTPUT}: %post script"] = script.count("\n")
+    return counts
 
 
 @pytest.mark.parametrize("backend", ["linuxbridge", "ovs"])

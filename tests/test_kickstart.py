@@ -120,6 +120,29 @@ def post_body(text: str) -> str:
     return body
 
 
+def unpacked(body: str) -> str:
+    """The script a %post body carries, decoded by the real base64 and gunzip (the body's
+    own lines, up to the payload, with `run` turned into printing the script)."""
+    lines = body.splitlines()
+    end = lines.index("CLOUDBR_EOF")
+    shown = "\n".join([*lines[: end + 2], 'cat "$cloudbr_dir/post.sh"', 'rm -rf -- "$cloudbr_dir"'])
+    out = subprocess.run(["bash", "-c", shown], capture_output=True, text=True, check=True)
+    assert lines[end + 1 :] == [
+        'gunzip "$cloudbr_dir/post.sh.gz"',
+        'bash "$cloudbr_dir/post.sh" "$@"',
+        'rm -rf -- "$cloudbr_dir"',
+    ]
+    return out.stdout
+
+
+def shellcheck(script: str) -> None:
+    assert subprocess.run(["bash", "-n"], input=script, text=True).returncode == 0
+    sc = subprocess.run(
+        ["shellcheck", "-s", "bash", "-"], input=script, text=True, capture_output=True
+    )
+    assert sc.returncode == 0, sc.stdout
+
+
 def run_post(text: str, root: Path) -> None:
     out = subprocess.run(
         ["bash", "-s", "--", str(root)], input=post_body(text), capture_output=True, text=True
@@ -154,13 +177,11 @@ def test_ksvalidator_rejects_a_broken_kickstart(tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", ["kvmhost1", "kvm-c7-br", "kvm-c7-ovs", "ks-v6", "ks-ovs"])
 def test_post_passes_bash_n_and_shellcheck(name: str) -> None:
     hosts = [h for h in all_centos7_hosts() if h.hostname == name]
+    assert hosts
     for host in hosts:
         body = post_body(kickstart_text(host))
-        assert subprocess.run(["bash", "-n"], input=body, text=True).returncode == 0
-        sc = subprocess.run(
-            ["shellcheck", "-s", "bash", "-"], input=body, text=True, capture_output=True
-        )
-        assert sc.returncode == 0, sc.stdout
+        shellcheck(body)  # what anaconda runs
+        shellcheck(unpacked(body))  # and the script it unpacks
 
 
 def take_enable_links(root: Path) -> dict[str, str]:
@@ -200,10 +221,29 @@ def test_post_survives_hostile_file_content(tmp_path: Path) -> None:
     tree["/etc/cloudbr-end"] = File(b"%end\n%post\n%packages\nEOF\n'\n", 0o644)
     text = kickstart_text(host, tree)
     # pykickstart reads the whole %post: the embedded "%end" lines did not end it early.
-    assert "cloudbr_put etc/sysconfig/network-scripts/ifcfg-eth3" in post_body(text)
-    assert post_body(text).rstrip().endswith("fi")
+    script = unpacked(post_body(text))
+    assert "cloudbr_put etc/sysconfig/network-scripts/ifcfg-eth3" in script
+    assert script.rstrip().endswith("fi")
     run_post(text, tmp_path)
     assert tree_on_disk(tmp_path) == expected(tree)
+
+
+def test_post_unpacker_is_installed_and_a_damaged_payload_fails_before_any_file(
+    tmp_path: Path,
+) -> None:
+    text = kickstart_text(host_named("kvm-c7-ovs"))
+    assert "gzip" in parsed(text).packages.packageList  # %packages runs before %post
+    lines = post_body(text).splitlines()
+    i = lines.index("CLOUDBR_EOF") // 2  # a payload line
+    lines[i] = lines[i][:10] + ("A" if lines[i][10] != "A" else "B") + lines[i][11:]
+    out = subprocess.run(
+        ["bash", "-s", "--", str(tmp_path)],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode != 0  # --erroronfail: the install stops here
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_post_moves_aside_the_installers_ifcfg_files(tmp_path: Path) -> None:
@@ -233,14 +273,18 @@ def test_bridge_blacklist_is_laid_down_after_packages() -> None:
     lines = text.splitlines()
     packages = lines.index("%packages")
     post = next(i for i, ln in enumerate(lines) if ln.startswith("%post "))
-    put = next(i for i, ln in enumerate(lines) if ln.startswith(f"cloudbr_put {path} "))
-    assert packages < post < put
+    assert packages < post
     assert "bridge-blacklist" not in "\n".join(lines[:post])
+    script = unpacked(post_body(text)).splitlines()
+    put = next(i for i, ln in enumerate(script) if ln.startswith(f"cloudbr_put {path} "))
+    enable = next(i for i, ln in enumerate(script) if ln.startswith("systemctl --root="))
+    assert put < enable  # laid down before the finishing steps
 
 
 def test_no_blacklist_when_turned_off() -> None:
-    text = kickstart_text(host_named("ks-ovs"))
-    assert common.BRIDGE_BLACKLIST.lstrip("/") not in post_body(text)
+    script = unpacked(post_body(kickstart_text(host_named("ks-ovs"))))
+    assert "cloudbr_put etc/hostname " in script
+    assert common.BRIDGE_BLACKLIST.lstrip("/") not in script
 
 
 # --- commands, as pykickstart reads them ---------------------------------------------------------
@@ -342,7 +386,9 @@ def test_golden_kickstart(flavour: str) -> None:
     host = load_inventory(EXAMPLES / f"seed-centos7-{flavour}.yaml").hosts[0]
     assert host.backend is (Backend.OVS if flavour == "ovs" else Backend.LINUXBRIDGE)
     text = kickstart_text(host, ifcfg.render(host))
-    golden = GOLDEN / f"centos7-{flavour}" / "kickstart.cfg"
-    if UPDATE_GOLDEN:
-        golden.write_text(text)
-    assert golden.read_text() == text
+    script = unpacked(post_body(text))  # beside it, for reading: what %post runs
+    for name, content in (("kickstart.cfg", text), ("kickstart-post.sh", script)):
+        golden = GOLDEN / f"centos7-{flavour}" / name
+        if UPDATE_GOLDEN:
+            golden.write_text(content)
+        assert golden.read_text() == content

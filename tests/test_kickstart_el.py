@@ -21,7 +21,7 @@ from tests.conftest import EXAMPLES
 from tests.support import preloaded
 from tests.test_embed import expected, tree_on_disk
 from tests.test_ifcfg import GOLDEN, ODD, UPDATE_GOLDEN
-from tests.test_kickstart import KSVALIDATOR, ODD_INSTALL, take_enable_links
+from tests.test_kickstart import KSVALIDATOR, ODD_INSTALL, shellcheck, take_enable_links, unpacked
 
 EL = (Distro.EL8, Distro.EL9)
 
@@ -139,13 +139,8 @@ def test_post_passes_shellcheck_and_lays_down_exactly_the_rootfs(
     tmp_path: Path, host: Host
 ) -> None:
     text = kickstart_text(host)
-    sc = subprocess.run(
-        ["shellcheck", "-s", "bash", "-"],
-        input=post_body(host, text),
-        text=True,
-        capture_output=True,
-    )
-    assert sc.returncode == 0, sc.stdout
+    shellcheck(post_body(host, text))
+    shellcheck(unpacked(post_body(host, text)))
     tree = pipeline.render.rootfs(host)
     run_post(host, text, tmp_path)
     assert take_enable_links(tmp_path) == {
@@ -186,8 +181,10 @@ def test_golden_kickstart(flavour: str) -> None:
     # Rendered with the keyfiles alone as the tree, so other renderers' changes do not move it.
     host = load_inventory(EXAMPLES / f"el9-{flavour}.yaml").hosts[0]
     text = kickstart.render(host, nm_keyfile.render(host))[kickstart.OUTPUT].content.decode()
-    golden = GOLDEN / f"el9-{flavour}" / "kickstart.cfg"
-    if UPDATE_GOLDEN:
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(text)
-    assert golden.read_text() == text
+    script = unpacked(post_body(host, text))  # beside it, for reading: what %post runs
+    for name, content in (("kickstart.cfg", text), ("kickstart-post.sh", script)):
+        golden = GOLDEN / f"el9-{flavour}" / name
+        if UPDATE_GOLDEN:
+            golden.parent.mkdir(parents=True, exist_ok=True)
+            golden.write_text(content)
+        assert golden.read_text() == content

@@ -46,7 +46,6 @@ META_DATA = f"{DIR}/meta-data"
 ISO = f"{DIR}/cidata.iso"
 LABEL = "cidata"
 TARGET = "/target"
-B64_WIDTH = 76
 # The CloudStack release whose agent repository (`installer.agent_repo`) the host uses: its
 # apt repositories name the release as their component (`deb URL noble 4.20`).
 CLOUDSTACK_RELEASE = "4.20"
@@ -170,19 +169,10 @@ def late_script(host: Host, tree: FileMap) -> str:
 
 
 def late_command(parts: tuple[str, str, str]) -> str:
-    """One `sh -c` command: unpack the script (gzip's CRC stops a cut or corrupt payload) into
-    a fresh directory and run it on the target; its exit status is the command's."""
-    b64 = "\n".join(embed.chunks(packed.b64_members(*parts), B64_WIDTH))
-    return (
-        "set -eu\n"
-        "cloudbr_dir=$(mktemp -d)\n"
-        "base64 -d > \"$cloudbr_dir/late.sh.gz\" <<'CLOUDBR_EOF'\n"
-        f"{b64}\n"
-        "CLOUDBR_EOF\n"
-        'gunzip "$cloudbr_dir/late.sh.gz"\n'
-        f'sh "$cloudbr_dir/late.sh" "${{TARGET_MOUNT_POINT:-{TARGET}}}"\n'
-        'rm -rf -- "$cloudbr_dir"\n'
-    )
+    """One `sh -c` command: unpack the script into a fresh directory and run it on the
+    target; its exit status is the command's."""
+    run = f'sh "$cloudbr_dir/late.sh" "${{TARGET_MOUNT_POINT:-{TARGET}}}"'
+    return packed.unpack_and_run(parts, script="late.sh", run=run)
 
 
 def autoinstall(host: Host, tree: FileMap) -> dict[str, Any]:

@@ -17,7 +17,9 @@ Decisions (see kickstart/kickstart.cfg.j2 for the document itself):
   the installed system.
 - %post (after %packages, so after the agent's installation) writes the tree exactly
   (cloudbr.carriers.embed) and moves aside any ifcfg file the installer wrote that is not the
-  host's, so that no stale interface comes up at boot.
+  host's, so that no stale interface comes up at boot. Its script travels as gzip members
+  (cloudbr.carriers.packed), like the preseed's and autoinstall's: the programs every host
+  carries are compressed once per render, and %packages names gzip, which unpacks them.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from __future__ import annotations
 import shlex
 
 from cloudbr import templates
-from cloudbr.carriers import embed
+from cloudbr.carriers import embed, packed
 from cloudbr.carriers.embed import install_script, units_to_enable
 from cloudbr.files import SECRET, File, FileMap, Role
 from cloudbr.model import Backend, Host
@@ -57,8 +59,13 @@ def repos(host: Host) -> list[Repo]:
     return out
 
 
+# %post's gunzip: a minimal install has it only as a dependency of other packages.
+POST_PACKAGES = ("gzip",)
+
+
 def packages(host: Host) -> list[str]:
     out = list(platform(host).packages(host.backend))
+    out += [p for p in POST_PACKAGES if p not in out]
     if host.installer.install_agent:
         out.append("cloudstack-agent")
     return out
@@ -143,9 +150,34 @@ def post_files(host: Host, tree: FileMap) -> FileMap:
     return embed.with_root_keys(tree, host.access.ssh_authorized_keys, NAME)
 
 
-def post_script(host: Host, tree: FileMap) -> str:
+# The programs every host carries: their lines are the same text on every host.
+_PROGRAMS = frozenset({Role.PROGRAM, Role.SHARED_PROGRAM})
+
+
+def post_parts(host: Host, tree: FileMap) -> tuple[str, str, str]:
+    """The script %post runs (its first argument, if any, is the target root), in three
+    parts for `packed`: the host's own files, the programs, then the finishing steps."""
     dirs = embed.SSH_DIR_MODES if host.access.ssh_authorized_keys else {}
-    return install_script(post_files(host, tree), dir_modes=dirs) + _finish_script(tree)
+    files = post_files(host, tree)
+    own = {p: f for p, f in files.items() if f.role not in _PROGRAMS}
+    programs = {p: f for p, f in files.items() if f.role in _PROGRAMS}
+    script = install_script(own, dir_modes=dirs)
+    return (
+        script + "\n" * (not script.endswith("\n")),
+        embed.put_lines(programs),
+        _finish_script(tree),
+    )
+
+
+def post_script(host: Host, tree: FileMap) -> str:
+    """What %post runs, unpacked."""
+    return "".join(post_parts(host, tree))
+
+
+def post_command(parts: tuple[str, str, str]) -> str:
+    """The %post body: unpack the script and run it with bash (the chrooted installed system's;
+    a test passes a scratch root as the first argument)."""
+    return packed.unpack_and_run(parts, script="post.sh", run='bash "$cloudbr_dir/post.sh" "$@"')
 
 
 def render(host: Host, tree: FileMap) -> FileMap:
@@ -162,7 +194,7 @@ def render(host: Host, tree: FileMap) -> FileMap:
         enabled_services=",".join(p.enable(host.backend)),
         disabled_services=",".join(p.disable(host.backend)),
         packages=packages(host),
-        post_script=post_script(host, tree),
+        post_script=post_command(post_parts(host, tree)),
     )
     # 0600: the document carries the root password hash.
     return {OUTPUT: File.text(text, mode=SECRET, renderer=NAME, role=Role.ARTIFACT)}

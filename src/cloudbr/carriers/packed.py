@@ -13,6 +13,8 @@ import functools
 import struct
 import zlib
 
+from cloudbr.carriers import embed
+
 # Level 6, not 9: the script is mostly base64 already, so 9 saved 0.2% of the payload for
 # 1.7x the time.
 GZIP_LEVEL = 6
@@ -46,3 +48,21 @@ def b64_members(own: str, programs: str, rest: str) -> str:
     if rest:
         out += _b64_member(rest)
     return out
+
+
+def unpack_and_run(parts: tuple[str, str, str], *, script: str, run: str) -> str:
+    """sh that decodes the parts' members into a fresh directory, gunzips them to `script`
+    (gzip's CRC stops a cut or corrupt payload) and runs `run` (shell words: the script is
+    "$cloudbr_dir/<script>"); its exit status is the command's. Every line between the
+    heredoc's markers is base64, so none can end the document that holds it."""
+    b64 = "\n".join(embed.chunks(b64_members(*parts), embed.B64_WIDTH))
+    return (
+        "set -eu\n"
+        "cloudbr_dir=$(mktemp -d)\n"
+        f"base64 -d > \"$cloudbr_dir/{script}.gz\" <<'CLOUDBR_EOF'\n"
+        f"{b64}\n"
+        "CLOUDBR_EOF\n"
+        f'gunzip "$cloudbr_dir/{script}.gz"\n'
+        f"{run}\n"
+        'rm -rf -- "$cloudbr_dir"\n'
+    )
