@@ -35,6 +35,11 @@ class Role(StrEnum):
     ARTIFACT = "artifact"  # an installer document, seed or manifest (outside the rootfs)
 
 
+# The roles whose bytes are the same in every host's tree (the programs): carriers compress
+# them once per render, the writer writes them once and links them into the other trees.
+SAME_ON_EVERY_HOST = frozenset({Role.PROGRAM, Role.SHARED_PROGRAM})
+
+
 @dataclass(frozen=True)
 class File:
     content: bytes

@@ -30,7 +30,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from cloudbr.files import File, FileMap, Role
+from cloudbr.files import SAME_ON_EVERY_HOST, File, FileMap
 
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
@@ -130,9 +130,8 @@ def _write_file(target: str, content: bytes, mode: int) -> None:
         os.close(fd)
 
 
-# Roles whose bytes recur unchanged in every host's tree: written once per stage and
-# process, hard-linked into every other tree (a render never edits a file in place).
-_LINKED_ROLES = frozenset({Role.PROGRAM, Role.SHARED_PROGRAM})
+# Files of these roles are written once per stage and process and hard-linked into every
+# other tree (a render never edits a file in place).
 _LINK_SOURCES_KEPT = 64
 # (stage, content, mode) -> the staged file to link to. The bytes objects are the programs'
 # own, shared by every host, so their hash is computed once.
@@ -142,7 +141,7 @@ _link_sources: dict[tuple[str, bytes, int], str] = {}
 def _put_file(stage: Path, target: str, f: File) -> None:
     """Write `f` at `target`, or hard-link it to the same program staged before; where the
     filesystem has no hard links (or that one is gone), write it and link to this one."""
-    if f.role not in _LINKED_ROLES:
+    if f.role not in SAME_ON_EVERY_HOST:
         _write_file(target, f.content, f.mode)
         return
     key = (os.fspath(stage), f.content, f.mode)

@@ -29,7 +29,7 @@ import shlex
 from cloudbr import templates
 from cloudbr.carriers import embed, packed
 from cloudbr.carriers.embed import install_script, units_to_enable
-from cloudbr.files import SECRET, File, FileMap, Role
+from cloudbr.files import SAME_ON_EVERY_HOST, SECRET, File, FileMap, Role
 from cloudbr.model import Backend, Host
 from cloudbr.platform_types import Repo
 from cloudbr.platforms import platform
@@ -150,23 +150,14 @@ def post_files(host: Host, tree: FileMap) -> FileMap:
     return embed.with_root_keys(tree, host.access.ssh_authorized_keys, NAME)
 
 
-# The programs every host carries: their lines are the same text on every host.
-_PROGRAMS = frozenset({Role.PROGRAM, Role.SHARED_PROGRAM})
-
-
 def post_parts(host: Host, tree: FileMap) -> tuple[str, str, str]:
     """The script %post runs (its first argument, if any, is the target root), in three
     parts for `packed`: the host's own files, the programs, then the finishing steps."""
     dirs = embed.SSH_DIR_MODES if host.access.ssh_authorized_keys else {}
     files = post_files(host, tree)
-    own = {p: f for p, f in files.items() if f.role not in _PROGRAMS}
-    programs = {p: f for p, f in files.items() if f.role in _PROGRAMS}
-    script = install_script(own, dir_modes=dirs)
-    return (
-        script + "\n" * (not script.endswith("\n")),
-        embed.put_lines(programs),
-        _finish_script(tree),
-    )
+    own = {p: f for p, f in files.items() if f.role not in SAME_ON_EVERY_HOST}
+    programs = {p: f for p, f in files.items() if f.role in SAME_ON_EVERY_HOST}
+    return install_script(own, dir_modes=dirs), embed.put_lines(programs), _finish_script(tree)
 
 
 def post_script(host: Host, tree: FileMap) -> str:

@@ -48,7 +48,7 @@ from urllib.parse import urlsplit
 
 from cloudbr import templates
 from cloudbr.carriers import embed, packed
-from cloudbr.files import SECRET, File, FileMap, Role
+from cloudbr.files import SAME_ON_EVERY_HOST, SECRET, File, FileMap, Role
 from cloudbr.memo import ByIdentity
 from cloudbr.model import Backend, Host
 from cloudbr.platform_types import InstallerCarrier
@@ -197,7 +197,7 @@ def late_parts(host: Host, tree: FileMap) -> tuple[str, str, str]:
     keys = host.access.ssh_authorized_keys
     dir_modes = embed.SSH_DIR_MODES if keys else {}
     carried = carried_files(host, tree)
-    own = {p: f for p, f in carried.items() if f.role not in _NOT_OWN}
+    own = {p: f for p, f in carried.items() if f.role not in SAME_ON_EVERY_HOST}
     parts.append(embed.install_script(own, root="/", dir_modes=dir_modes))
     programs = {p: f for p, f in carried.items() if f.role is Role.PROGRAM}
     static = embed.put_lines(programs)  # the head's install script defined the functions
@@ -215,9 +215,6 @@ def late_parts(host: Host, tree: FileMap) -> tuple[str, str, str]:
     if any(f.role is Role.BOOT_ARGUMENTS for f in tree.values()):
         parts.append("cloudbr_in_target update-grub\n")
     return head, static, "".join(parts)
-
-
-_NOT_OWN = {Role.SHARED_PROGRAM, Role.PROGRAM}
 
 
 # Run in the target: decode and unpack the script (gzip checks its CRC, so a corrupt or

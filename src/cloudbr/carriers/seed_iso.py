@@ -18,8 +18,9 @@ LABEL = "cidata"  # what cloud-init's NoCloud looks for (upper or lower case)
 
 
 def render(host: Host, tree: FileMap) -> FileMap:
-    files = cloudinit.seed(host, tree).files()
-    shared = cloudinit.shared_files(tree)  # the same bytes on every host: the writer links them
+    seed = cloudinit.seed(host, tree)
+    files = seed.files()
+    shared = {name for name, _ in seed.shared}  # the same bytes on every host: linked
     # Everything here may carry password hashes and keys: 0600.
     out = {
         f"{SEED_DIR}/{name}": File(
