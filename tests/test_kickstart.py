@@ -386,9 +386,14 @@ def test_golden_kickstart(flavour: str) -> None:
     host = load_inventory(EXAMPLES / f"seed-centos7-{flavour}.yaml").hosts[0]
     assert host.backend is (Backend.OVS if flavour == "ovs" else Backend.LINUXBRIDGE)
     text = kickstart_text(host, ifcfg.render(host))
-    script = unpacked(post_body(text))  # beside it, for reading: what %post runs
+    check_golden(GOLDEN / f"centos7-{flavour}", text, unpacked(post_body(text)))
+
+
+def check_golden(directory: Path, text: str, script: str) -> None:
+    """The kickstart and, beside it for reading, the script its %post unpacks."""
     for name, content in (("kickstart.cfg", text), ("kickstart-post.sh", script)):
-        golden = GOLDEN / f"centos7-{flavour}" / name
+        golden = directory / name
         if UPDATE_GOLDEN:
+            golden.parent.mkdir(parents=True, exist_ok=True)
             golden.write_text(content)
         assert golden.read_text() == content

@@ -20,8 +20,15 @@ from cloudbr.render import nm_keyfile
 from tests.conftest import EXAMPLES
 from tests.support import preloaded
 from tests.test_embed import expected, tree_on_disk
-from tests.test_ifcfg import GOLDEN, ODD, UPDATE_GOLDEN
-from tests.test_kickstart import KSVALIDATOR, ODD_INSTALL, shellcheck, take_enable_links, unpacked
+from tests.test_ifcfg import GOLDEN, ODD
+from tests.test_kickstart import (
+    KSVALIDATOR,
+    ODD_INSTALL,
+    check_golden,
+    shellcheck,
+    take_enable_links,
+    unpacked,
+)
 
 EL = (Distro.EL8, Distro.EL9)
 
@@ -181,10 +188,4 @@ def test_golden_kickstart(flavour: str) -> None:
     # Rendered with the keyfiles alone as the tree, so other renderers' changes do not move it.
     host = load_inventory(EXAMPLES / f"el9-{flavour}.yaml").hosts[0]
     text = kickstart.render(host, nm_keyfile.render(host))[kickstart.OUTPUT].content.decode()
-    script = unpacked(post_body(host, text))  # beside it, for reading: what %post runs
-    for name, content in (("kickstart.cfg", text), ("kickstart-post.sh", script)):
-        golden = GOLDEN / f"el9-{flavour}" / name
-        if UPDATE_GOLDEN:
-            golden.parent.mkdir(parents=True, exist_ok=True)
-            golden.write_text(content)
-        assert golden.read_text() == content
+    check_golden(GOLDEN / f"el9-{flavour}", text, unpacked(post_body(host, text)))
