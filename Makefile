@@ -49,9 +49,12 @@ typecheck: $(BIN)/cloudbr
 # Bytecode caches even where PYTHONDONTWRITEBYTECODE is set: else each worker, and each
 # `cloudbr` a test starts, compiles src/ again and pytest rewrites every test module again.
 UNIT_JOBS ?= 2
+# Test scratch space on tmpfs when /dev/shm has room (1 GiB): the suite writes and removes
+# thousands of small trees, and on this VM's ext4 that was 5 s of its 60 (sys time).
+UNIT_TMP ?= $(shell df -k --output=avail /dev/shm 2>/dev/null | awk 'NR == 2 && $$1 > 1048576 { print "/dev/shm/cloudbr-unit" }')
 unit: deps
 	$(BIN)/python -m tests.support.debian_installer
-	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -q -n $(UNIT_JOBS)
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -q -n $(UNIT_JOBS) $(if $(UNIT_TMP),--basetemp=$(UNIT_TMP))
 
 ## e2e: boot QEMU guests and check the networks they come up with
 e2e: deps

@@ -281,7 +281,7 @@ def test_cidata_iso_holds_the_two_documents(name: str, tmp_path: Path) -> None:
     assert sorted(p.name for p in out.iterdir()) == ["meta-data", "user-data"]
     for doc in ("meta-data", "user-data"):
         assert (out / doc).read_bytes() == files[f"{autoinstall.DIR}/{doc}"].content
-    res = run("xorriso", "-indev", tmp_path / "seed.iso", "-pvd_info")
+    res = run("xorriso", "-indev", f"stdio:{tmp_path / 'seed.iso'}", "-pvd_info")
     assert "Volume Id    : cidata" in res.stdout
     assert all(f.mode == 0o600 for f in files.values())
 

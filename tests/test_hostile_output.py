@@ -16,6 +16,7 @@ import pytest
 
 from cloudbr import cli, pipeline, writer
 from tests.conftest import EXAMPLES
+from tests.support.cli_run import run_cli
 from tests.test_cli import snapshot
 
 LAB = EXAMPLES / "lab.yaml"
@@ -24,7 +25,7 @@ CLOUDBR = [sys.executable, "-m", "cloudbr"]
 
 
 def render(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLOUDBR, "render", *args], capture_output=True, text=True)
+    return run_cli("render", *args)
 
 
 def in_mount_namespace(script: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:

@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from cloudbr.platforms import ovs_bond_options, platform
 from cloudbr.render import ovs_firstboot
 from tests.conftest import EXAMPLES
 from tests.support import fake_kernel
+from tests.support.cli_run import run_cli
 from tests.support.ovsdb import OvsDb, reset_ovsdb
 
 FAKE_RESOLVCONF = r"""#!/bin/sh
@@ -62,7 +62,6 @@ def ovs_hosts() -> list[Host]:
 
 OVS_HOSTS = {f"{h.distro.value}-{h.hostname}": h for h in ovs_hosts()}
 REFERENCE = load_inventory(EXAMPLES / "seed-centos7-ovs.yaml").host("kvmhost1")
-CLOUDBR = str(Path(sys.executable).parent / "cloudbr")
 LACP_HOST = load_inventory(EXAMPLES / "lab.yaml").host("kvm-d12-ovs")
 
 
@@ -150,23 +149,39 @@ def make_sandbox(db: OvsDb, host: Host, kernel: dict[str, Any] | None = None) ->
     return sb
 
 
+PORT_COLUMNS = ["bond_mode", "lacp", "other_config", "bond_updelay", "bond_downdelay", "tag"]
+PORT_COLUMNS += ["external_ids", "fake_bridge", "bond_fake_iface"]
+
+
+def _bridge_queries(br: str) -> list[list[str]]:
+    owner = ["br-get-external-id", br, "cloudbr-owner"]
+    return [["list-ports", br], ["br-to-parent", br], ["br-to-vlan", br], owner]
+
+
 def topology(db: OvsDb) -> dict[str, Any]:
     """Everything the script owns in the database, by name (UUIDs differ between databases)."""
+    bridges = sorted(db.bridges())
+    got = iter(db.batch(*(q for br in bridges for q in _bridge_queries(br))))
+    info = {br: [next(got) for _ in range(4)] for br in bridges}  # ports, parent, vlan, owner
+    ports = {br: sorted(info[br][0].split()) for br in bridges}
+    all_ports = [p for br in bridges for p in ports[br]]
+    ifaces = {p: sorted(found) for p, found in db.ifaces_of(all_ports).items()}
+    cols = iter(db.batch(*(("get", "Port", p, c) for p in all_ports for c in PORT_COLUMNS)))
+    port_cols = {p: {c: next(cols) for c in PORT_COLUMNS} for p in all_ports}
+    names = [i for p in all_ports for i in ifaces[p]]
+    mtus = dict(
+        zip(names, db.batch(*(("get", "Interface", i, "mtu_request") for i in names)), strict=True)
+    )
     out: dict[str, Any] = {}
-    port_cols = ["bond_mode", "lacp", "other_config", "bond_updelay", "bond_downdelay", "tag"]
-    port_cols += ["external_ids", "fake_bridge", "bond_fake_iface"]
-    for br in sorted(db.bridges()):
-        ports = {}
-        for p in sorted(db.ports(br)):
-            cols = {c: db.vsctl("get", "Port", p, c) for c in port_cols}
-            ifaces = sorted(db.ifaces(p))
-            mtus = {i: db.vsctl("get", "Interface", i, "mtu_request") for i in ifaces}
-            ports[p] = {"ifaces": ifaces, "mtu": mtus, **cols}
+    for br in bridges:
         out[br] = {
-            "parent": db.vsctl("br-to-parent", br),
-            "vlan": db.vsctl("br-to-vlan", br),
-            "owner": db.vsctl("br-get-external-id", br, "cloudbr-owner"),
-            "ports": ports,
+            "parent": info[br][1],
+            "vlan": info[br][2],
+            "owner": info[br][3],
+            "ports": {
+                p: {"ifaces": ifaces[p], "mtu": {i: mtus[i] for i in ifaces[p]}, **port_cols[p]}
+                for p in ports[br]
+            },
         }
     return out
 
@@ -179,22 +194,25 @@ def assert_converged(sb: Sandbox, host: Host) -> None:
     """The database and kernel state the inventory describes, checked against the model."""
     db = sb.db
     assert db.bridges() == expected_bridges(host)
+    got = iter(db.batch(*(q for br in host.bridges for q in _bridge_queries(br.name))))
+    info = {br.name: [next(got) for _ in range(4)] for br in host.bridges}
+    uplinks = [br.uplink for br in host.bridges if br.vlan is None and br.uplink is not None]
+    bonds = [host.bond(u.name) for u in uplinks if u.is_bond]
+    members = db.ifaces_of([b.name for b in bonds])
+    wanted = [(b.name, key, value) for b in bonds for key, value in ovs_bond_options(host, b)]
+    wanted += [(u.name, "external_ids:cloudbr-owner", host.hostname) for u in uplinks]
+    values = db.batch(*(("get", "Port", port, key) for port, key, _ in wanted))
     for br in host.bridges:
-        assert db.vsctl("br-get-external-id", br.name, "cloudbr-owner") == host.hostname
+        ports, parent, vlan, owner = info[br.name]
+        assert owner == host.hostname
         if br.vlan is not None:
-            assert db.vsctl("br-to-parent", br.name) == br.vlan.parent_bridge
-            assert db.vsctl("br-to-vlan", br.name) == str(br.vlan.id)
-            continue
-        assert db.vsctl("br-to-parent", br.name) == br.name
-        if br.uplink is None:
-            continue
-        assert br.uplink.name in db.ports(br.name)
-        if br.uplink.is_bond:
-            bond = host.bond(br.uplink.name)
-            assert db.ifaces(bond.name) == set(bond.members)
-            for key, value in ovs_bond_options(host, bond):
-                assert db.get("Port", bond.name, key) == value, key
-        assert db.get("Port", br.uplink.name, "external_ids:cloudbr-owner") == host.hostname
+            assert (parent, vlan) == (br.vlan.parent_bridge, str(br.vlan.id))
+        else:
+            assert parent == br.name
+            assert br.uplink is None or br.uplink.name in ports.split()
+    assert {b.name: set(b.members) for b in bonds} == members
+    for (port, key, value), found in zip(wanted, values, strict=True):
+        assert found.strip('"') == value, (port, key)
     st = sb.state()
     want = sorted([b.name, str(a)] for b in host.bridges for a in b.addresses)
     assert sorted(st["addrs"]) == want
@@ -407,11 +425,7 @@ def test_hostile_names_are_rejected_before_any_script(tmp_path: Path, name: str)
         + json.dumps(name)
         + ", uplink: bond0}, {name: cloudbr1, uplink: bond1}]\n"
     )
-    out = subprocess.run(
-        [CLOUDBR, "render", str(inv), "-o", str(tmp_path / "out")],
-        capture_output=True,
-        text=True,
-    )
+    out = run_cli("render", str(inv), "-o", str(tmp_path / "out"))
     assert out.returncode == 1
     assert "bridges" in out.stderr
     assert not (tmp_path / "out").exists()

@@ -15,7 +15,7 @@ from cloudbr.model import Backend, Distro, Host
 from cloudbr.platforms import platform
 from cloudbr.render import eni, ifcfg, netplan, ovs_firstboot
 from tests.conftest import EXAMPLES
-from tests.support.debian_installer import run_in_debian_root, run_installer
+from tests.support.debian_installer import entries, run_in_debian_root, run_installer
 from tests.test_eni import HOSTS
 
 
@@ -157,11 +157,10 @@ def test_netplan_0_39_is_guaranteed_where_link_local_is_written(tmp_path: Path) 
     assert not host.ipv6
     assert "link-local" in netplan.document(host)
     assert platform(host).netplan_link_local
-    got = run_installer(
-        preseed.document(host, render.rootfs(host)),
-        ["pkgsel/include", "apt-setup/services-select", "mirror/suite"],
-        tmp_path,
-    )
+    questions = ["pkgsel/include", "apt-setup/services-select", "mirror/suite"]
+    text = entries(preseed.document(host, render.rootfs(host)), questions)
+    assert len(text.splitlines()) == len(questions)
+    got = run_installer(text, questions, tmp_path)
     assert "netplan.io" in got.answers["pkgsel/include"].split()
     assert "updates" in got.answers["apt-setup/services-select"].replace(",", " ").split()
     assert got.answers["mirror/suite"] == "bionic"

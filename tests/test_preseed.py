@@ -31,7 +31,7 @@ from cloudbr.inventory import parse_inventory
 from cloudbr.model import Backend, Distro, Host
 from cloudbr.platforms import platform
 from cloudbr.render import debian_extras, ovs_firstboot
-from tests.support.debian_installer import Installed, run_installer
+from tests.support.debian_installer import Installed, entries, run_installer
 from tests.test_eni import HOSTS
 
 PRESEED_HOSTS = {k: h for k, h in HOSTS.items() if not k.startswith("variant-ubuntu")}
@@ -220,11 +220,20 @@ def _truncate(text: str) -> str:
     return "\n".join(lines)
 
 
+def own_commands(host: Host) -> str:
+    """The host's early_command and late_command entries, verbatim: what the failure tests
+    below run (the other answers are proven by the tests above)."""
+    text = entries(build(host)[1], ["preseed/early_command", "preseed/late_command"])
+    assert "d-i preseed/late_command string" in text
+    return text
+
+
 @pytest.mark.parametrize("damage", [_corrupt, _truncate])
 def test_a_broken_payload_fails_the_install(damage: Callable[[str], str], tmp_path: Path) -> None:
     host = PRESEED_HOSTS["ubuntu1804-ovs"]
-    text = damage(build(host)[1])
-    assert text != build(host)[1]
+    whole = own_commands(host)
+    text = damage(whole)
+    assert text != whole
     got = install(host, tmp_path, text)
     assert got.late_status not in (None, 0)
     # Nothing of the tree was laid down.
@@ -235,7 +244,7 @@ def test_a_failing_step_fails_the_install(tmp_path: Path) -> None:
     """update-grub is the late script's last step: its failure is the late_command's."""
     host = PRESEED_HOSTS["debian12-bridge"]
     assert debian_extras.GRUB_DROPIN in render.rootfs(host)
-    got = install(host, tmp_path, **{UPDATE_GRUB: b"#!/bin/sh\nexit 7\n"})
+    got = install(host, tmp_path, own_commands(host), **{UPDATE_GRUB: b"#!/bin/sh\nexit 7\n"})
     assert got.late_status == 7
 
 
@@ -342,7 +351,7 @@ def test_early_command_fetches_the_program_beside_a_network_preseed(tmp_path: Pa
         (served / name).write_bytes(f.content)
     with http_server(tmp_path / "www") as base:
         url = {"preseed/url": f"{base}/tok/{host.hostname}/preseed.cfg"}
-        got = install(host, tmp_path / "run", beside={}, location=url)
+        got = install(host, tmp_path / "run", own_commands(host), beside={}, location=url)
     assert got.late_status == 0, got.late_output
     written = regular_files(got.target_changes)
     for path, f in preseed.shared(tree).items():
@@ -357,7 +366,7 @@ def test_a_missing_or_different_program_fails_the_early_command(
     host = PRESEED_HOSTS["debian12-ovs"]
     ((name, f),) = preseed.site_files([host]).items()
     files = {} if beside == "missing" else {name: f.content + b"# one more line\n"}
-    got = install(host, tmp_path, beside=files)
+    got = install(host, tmp_path, own_commands(host), beside=files)
     assert got.late_status == 1  # the early_command's status: the late_command never ran
     assert not regular_files(got.target_changes).keys() - {UPDATE_GRUB, DI_NETPLAN}
 

@@ -62,7 +62,9 @@ def extract(iso: bytes, tmp: Path, *load_options: str) -> Path:
     """Extract with xorriso; load_options e.g. ("-read_fs", "norock") to read Joliet names."""
     image, out = tmp / "seed.iso", tmp / "extracted"
     image.write_bytes(iso)
-    res = run("xorriso", *load_options, "-osirrox", "on", "-indev", image, "-extract", "/", out)
+    # stdio: a plain file wherever it is (xorriso refuses paths under /dev, e.g. /dev/shm).
+    indev = f"stdio:{image}"
+    res = run("xorriso", *load_options, "-osirrox", "on", "-indev", indev, "-extract", "/", out)
     assert res.returncode == 0, res.stderr
     return out
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from cloudbr import cli, pipeline, writer
-from cloudbr.files import Role
+from cloudbr.files import File, Role
 from cloudbr.inventory import load_inventory
 from tests.conftest import EXAMPLES
 
@@ -102,6 +102,19 @@ def test_programs_are_one_file_per_mode_and_nothing_else_is_linked(tmp_path: Pat
                 assert st.st_nlink == 1, f"{host}/{path} is linked"
     assert len(inodes) >= 4  # verify, agent settings, first-boot program, its 0600 seed copy
     assert all(len(found) == 1 for found in inodes.values())  # one inode per program and mode
+
+
+def test_earlier_renders_in_the_process_never_split_a_programs_inode(tmp_path: Path) -> None:
+    """A process that rendered before (here: 63 programs staged elsewhere) still links each
+    program of this render to one file: the sources kept used to be cleared when full, and
+    that could fall between two trees of one render."""
+    other = tmp_path / "other"
+    writer._link_sources.clear()  # this process's own history, made known
+    for i in range(63):
+        (other / str(i)).mkdir(parents=True)
+        program = File(b"#!/bin/sh\n# %d\n" % i, 0o755, "test", Role.PROGRAM)
+        writer._put_file(other, str(other / str(i) / "p"), program)
+    test_programs_are_one_file_per_mode_and_nothing_else_is_linked(tmp_path)
 
 
 def test_a_render_again_drops_the_old_trees_links(tmp_path: Path) -> None:

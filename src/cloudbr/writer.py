@@ -131,20 +131,27 @@ def _write_file(target: str, content: bytes, mode: int) -> None:
 
 
 # Files of these roles are written once per stage and process and hard-linked into every
-# other tree (a render never edits a file in place).
+# other tree (a render never edits a file in place). Sources are kept for the latest stage
+# only: a process that renders again (tests, a library user) starts afresh, and a stage's
+# programs never lose their source halfway (that gave a second inode for the same program).
 _LINK_SOURCES_KEPT = 64
-# (stage, content, mode) -> the staged file to link to. The bytes objects are the programs'
-# own, shared by every host, so their hash is computed once.
-_link_sources: dict[tuple[str, bytes, int], str] = {}
+_link_stage = ""
+# (content, mode) -> the staged file to link to. The bytes objects are the programs' own,
+# shared by every host, so their hash is computed once.
+_link_sources: dict[tuple[bytes, int], str] = {}
 
 
 def _put_file(stage: Path, target: str, f: File) -> None:
     """Write `f` at `target`, or hard-link it to the same program staged before; where the
     filesystem has no hard links (or that one is gone), write it and link to this one."""
+    global _link_stage
     if f.role not in SAME_ON_EVERY_HOST:
         _write_file(target, f.content, f.mode)
         return
-    key = (os.fspath(stage), f.content, f.mode)
+    if _link_stage != os.fspath(stage):
+        _link_stage = os.fspath(stage)
+        _link_sources.clear()
+    key = (f.content, f.mode)
     source = _link_sources.get(key)
     if source is not None:
         try:
@@ -154,9 +161,8 @@ def _put_file(stage: Path, target: str, f: File) -> None:
             if err.errno not in _NO_LINK:
                 raise
     _write_file(target, f.content, f.mode)
-    if len(_link_sources) >= _LINK_SOURCES_KEPT:
-        _link_sources.clear()
-    _link_sources[key] = target
+    if source is not None or len(_link_sources) < _LINK_SOURCES_KEPT:
+        _link_sources[key] = target
 
 
 # link(2) cannot: the source is gone, too many links, or the filesystem has none.

@@ -8,10 +8,11 @@ talk to this database and never wait for a vswitchd that is not there.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -39,6 +40,9 @@ class OvsDb:
         return env
 
     def vsctl(self, *args: str, check: bool = True) -> str:
+        return self._vsctl(args, check).strip()
+
+    def _vsctl(self, args: Sequence[str], check: bool = True) -> str:
         out = subprocess.run(
             ["ovs-vsctl", f"--db={self.db}", "--no-wait", "--timeout=10", *args],
             capture_output=True,
@@ -47,7 +51,19 @@ class OvsDb:
         )
         if check and out.returncode != 0:
             raise AssertionError(f"ovs-vsctl {' '.join(args)} failed: {out.stderr}")
-        return out.stdout.strip()
+        return out.stdout
+
+    def batch(self, *commands: Sequence[str]) -> list[str]:
+        """Each command's output, from one `ovs-vsctl` run (`--oneline`: one line per command,
+        its newlines printed as \\n and backslashes doubled); one process instead of one per
+        query, which was most of the OVS tests' reading time."""
+        if not commands:
+            return []
+        argv = [word for command in commands for word in ("--", *command)][1:]
+        lines = self._vsctl(["--oneline", *argv]).split("\n")
+        assert lines.pop() == "", lines  # the last line's newline
+        assert len(lines) == len(commands), (commands, lines)
+        return [_unescape(line).strip() for line in lines]
 
     def dump(self) -> str:
         """The whole database as text (UUIDs included: an idempotent rerun keeps them)."""
@@ -66,12 +82,22 @@ class OvsDb:
 
     def ifaces(self, port: str) -> set[str]:
         """Interfaces of a port (for a bond: its members)."""
-        raw = self.vsctl("--bare", "--columns=interfaces", "find", "Port", f"name={port}")
-        uuids = raw.split()
-        return {self.vsctl("get", "Interface", u, "name").strip('"') for u in uuids}
+        return self.ifaces_of([port])[port]
+
+    def ifaces_of(self, ports: Sequence[str]) -> dict[str, set[str]]:
+        """Interfaces of each port, in two `ovs-vsctl` runs."""
+        raw = self.batch(*(("get", "Port", p, "interfaces") for p in ports))
+        uuids = [re.findall(r"[0-9a-f-]{36}", r) for r in raw]
+        names = iter(self.batch(*(("get", "Interface", u, "name") for us in uuids for u in us)))
+        return {p: {next(names).strip('"') for _ in us} for p, us in zip(ports, uuids, strict=True)}
 
     def get(self, table: str, record: str, column: str) -> str:
         return self.vsctl("get", table, record, column).strip('"')
+
+
+def _unescape(line: str) -> str:
+    """Undo `--oneline`'s escapes: \\n is a newline, \\\\ a backslash."""
+    return re.sub(r"\\(.)", lambda m: "\n" if m[1] == "n" else m[1], line)
 
 
 def _write_shim(db: OvsDb) -> None:
@@ -120,9 +146,10 @@ def assert_bond(db: OvsDb, host: Host, bond: Bond) -> None:
     """The bond's Port in OVSDB is the model's: members, mode, LACP, miimon link monitoring and
     other_config:bond-primary only where the platform's OVS has it (2.14+)."""
     assert db.ifaces(bond.name) == set(bond.members)
-    assert db.get("Port", bond.name, "bond_mode") == bond.mode.value
-    assert db.get("Port", bond.name, "lacp") == bond.ovs_lacp.value
-    cfg = db.vsctl("get", "Port", bond.name, "other_config")
+    columns = ("bond_mode", "lacp", "other_config")
+    mode, lacp, cfg = db.batch(*(("get", "Port", bond.name, c) for c in columns))
+    assert mode.strip('"') == bond.mode.value
+    assert lacp.strip('"') == bond.ovs_lacp.value
     assert "bond-detect-mode=miimon" in cfg
     assert f'bond-miimon-interval="{bond.miimon}"' in cfg
     honoured = bond.primary is not None and platform(host).ovs_bond_primary
