@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 from textwrap import dedent as dd
 
 import pytest
@@ -482,7 +483,7 @@ def test_cross_host_duplicates_are_all_reported_at_once() -> None:
         """
     )
     assert errors(doc) == [
-        # schema errors come first, and a schema error stops the semantic pass
+        # the checks across hosts need every host: they wait until the schema passes
         "inv.yaml:13:5: hosts[2].bakend: unknown key 'bakend' (did you mean 'backend'?)",
     ]
     doc = doc.replace("    bakend: ovs\n", "")
@@ -490,6 +491,39 @@ def test_cross_host_duplicates_are_all_reported_at_once() -> None:
         "inv.yaml:8:15: hosts[1].hostname: duplicate hostname kvmhost1 (also at hosts[0].hostname)",
         "inv.yaml:9:14: hosts[1].address: duplicate IP address 192.168.100.20 (also used by host kvmhost1)",
         "inv.yaml:10:18: hosts[1].macs.eth0: duplicate MAC address 52:54:00:00:00:01 (also at hosts[0].macs.eth0)",
+    ]
+
+
+def test_host_rules_come_out_with_the_schema_errors_of_other_hosts() -> None:
+    doc = SITE + textwrap.dedent(
+        """\
+        hosts:
+          - hostname: kvmhost1
+            address: 192.168.100.20/24
+            bnod: {mode: active-backup}
+          - hostname: kvmhost2
+            address: 192.168.100.21/24
+            macs: {eth9: "52:54:00:00:00:09"}
+          - hostname: kvmhost3
+            address: 192.168.100.22/24
+            bond: {miimon: 0}
+            ipv6: maybe
+        """
+    )
+    assert errors(doc) == [
+        "inv.yaml:7:5: hosts[0].bnod: unknown key 'bnod' (did you mean 'bond'?)",
+        "inv.yaml:14:11: hosts[2].ipv6: Input should be a valid boolean (got 'maybe')",
+        # kvmhost2 passed the schema: its own rules ran; not those of kvmhost3 (miimon 0)
+        "inv.yaml:10:12: hosts[1].macs.eth9: no NIC named 'eth9' in the topology"
+        " (NICs: eth0, eth1, eth2, eth3)",
+    ]
+
+
+def test_a_site_that_fails_the_schema_holds_back_every_host_rule() -> None:
+    doc = host("address: 192.168.100.20/24\nmacs: {eth9: '52:54:00:00:00:09'}\n")
+    doc = doc.replace("  domain: mylab.local\n", "  domian: mylab.local\n")
+    assert errors(doc) == [
+        "inv.yaml:2:3: site.domian: unknown key 'domian' (did you mean 'domain'?)",
     ]
 
 
@@ -524,3 +558,30 @@ def test_a_distro_without_renderers_is_refused(monkeypatch: pytest.MonkeyPatch) 
         "inv.yaml:8:13: hosts[0].distro: distro 'el9' is not supported yet (supported: "
         "centos7, debian12, el8, ubuntu1804, ubuntu2004, ubuntu2204, ubuntu2404)"
     ]
+
+
+README_BAD = """\
+site:
+  domain: mylab.local
+  dns: {servers: [192.168.100.5]}
+hosts:
+  - hostname: kvmhost1
+    distro: debian12
+    address: 192.168.100.20/255.255.155.0
+    gateway: 192.168.100.1
+  - hostname: kvmhost2
+    address: 192.168.100.21/24
+    topology:
+      bonds: [{name: bond0, members: [eth0, eth1]}, {name: bond1, members: [eth1, eth2]}]
+      bridges: [{name: cloudbr0, uplink: bond0}, {name: cloudbr1, uplink: bond1}]
+    macs: {eth9: "52:54:00:00:00:09"}
+"""
+
+
+def test_the_readme_shows_what_check_prints_for_its_bad_inventory() -> None:
+    """README, "Errors": a schema error and two rule errors of another host, in one run."""
+    with pytest.raises(InventoryError) as exc:
+        parse_inventory(README_BAD, "bad.yaml")
+    shown = (Path(__file__).parents[1] / "README.md").read_text()
+    block = shown.split("$ cloudbr check bad.yaml\n", 1)[1].split("\n```", 1)[0]
+    assert block.splitlines() == [*exc.value.lines, "cloudbr: 3 problems; nothing written"]

@@ -14,8 +14,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from cloudbr.inventory.pxe import resolve_pxe
-from cloudbr.inventory.resolve import resolve
-from cloudbr.inventory.schema import InventoryIn
+from cloudbr.inventory.resolve import host_problems, resolve
+from cloudbr.inventory.schema import HostIn, InventoryIn, SiteIn
 from cloudbr.inventory.source import InventoryError, Problem, Source, decode, load
 from cloudbr.model import Inventory
 
@@ -118,6 +118,24 @@ def parse_inventory(text: str, filename: str) -> Inventory:
         return _parse(text, filename)
 
 
+def _valid_parts(data: dict[str, Any]) -> tuple[SiteIn, list[tuple[int, HostIn]]]:
+    """Where the document failed the schema: its site and the hosts that pass it on their own
+    (a list's items validate independently, so each is what the whole would have held);
+    no hosts when the site itself fails, since every host inherits from it."""
+    try:
+        site = SiteIn.model_validate(data.get("site", {}))
+    except ValidationError:
+        return SiteIn(), []
+    hosts = data.get("hosts")
+    valid = []
+    for i, item in enumerate(hosts if isinstance(hosts, list) else []):
+        try:
+            valid.append((i, HostIn.model_validate(item)))
+        except ValidationError:
+            continue
+    return site, valid
+
+
 def _parse(text: str, filename: str) -> Inventory:
     src = load(text, filename)
     lines = [src.format(p, prefer_key=True) for p in src.problems]
@@ -128,7 +146,9 @@ def _parse(text: str, filename: str) -> Inventory:
     try:
         doc = InventoryIn.model_validate(src.data)
     except ValidationError as exc:
-        raise InventoryError(lines + _schema_problems(src, exc)) from None
+        lines += _schema_problems(src, exc)
+        lines += [src.format(p) for p in host_problems(*_valid_parts(src.data))]
+        raise InventoryError(list(dict.fromkeys(lines))) from None
     hosts, problems = resolve(doc)
     pxe, pxe_problems = resolve_pxe(doc.site.pxe, doc.hosts, hosts)
     lines += list(dict.fromkeys(src.format(p) for p in problems + pxe_problems))

@@ -24,7 +24,14 @@ from cloudbr.inventory.base import (
     pick,
 )
 from cloudbr.inventory.bonds import BondResolver
-from cloudbr.inventory.schema import InventoryIn, StorageIn, TrafficLabelsIn, VlanIn
+from cloudbr.inventory.schema import (
+    HostIn,
+    InventoryIn,
+    SiteIn,
+    StorageIn,
+    TrafficLabelsIn,
+    VlanIn,
+)
 from cloudbr.inventory.source import Path, Problem, format_path
 from cloudbr.inventory.topology import TopologyResolver
 from cloudbr.model import (
@@ -259,6 +266,16 @@ def resolve(inv: InventoryIn) -> tuple[list[Host], list[Problem]]:
     hosts = [r.resolve() for r in resolvers]
     cross_host_checks(inv, hosts, resolvers, check)
     return hosts, check.problems
+
+
+def host_problems(site: SiteIn, hosts: Iterable[tuple[int, HostIn]]) -> list[Problem]:
+    """Each host's own rules, for the hosts that passed the schema while others did not: their
+    problems come out beside the schema's, not one run later. The checks across hosts
+    (duplicates, PXE) need every host, so they wait until the whole inventory validates."""
+    check = Checker()
+    for i, h in hosts:
+        HostResolver(Ctx(i, h, site), check).resolve()
+    return check.problems
 
 
 def cross_host_checks(
