@@ -585,3 +585,92 @@ def test_the_readme_shows_what_check_prints_for_its_bad_inventory() -> None:
     shown = (Path(__file__).parents[1] / "README.md").read_text()
     block = shown.split("$ cloudbr check bad.yaml\n", 1)[1].split("\n```", 1)[0]
     assert block.splitlines() == [*exc.value.lines, "cloudbr: 3 problems; nothing written"]
+
+
+VLAN_TOPOLOGY = """\
+topology:
+  nics: [{name: eth0}, {name: eth1}, {name: eth2}, {name: eth3}]
+  bonds: [{name: bond0, members: [eth0, eth1]}, {name: bond1, members: [eth2, eth3]}]
+  bridges: [{name: cloudbr0, uplink: bond0}, {name: cloudbr1, uplink: bond1}]
+  vlans: [{id: 200, parent: bond0, bridge: %s, name: %s}]
+"""
+
+
+@pytest.mark.parametrize(
+    ("distro", "bridge", "vlan", "expected"),
+    [
+        (
+            "debian12",
+            "cloudbr200",
+            "bond0.7",
+            "inv.yaml:13:66: hosts[0].topology.vlans[0].name: VLAN device name 'bond0.7': "
+            "ifupdown takes a VLAN's id and parent from its name: name it 'bond0.200' (or leave "
+            "'name' out)",
+        ),
+        (
+            "centos7",
+            "cloudbr200",
+            "bond1.200",
+            "inv.yaml:13:66: hosts[0].topology.vlans[0].name: VLAN device name 'bond1.200': "
+            "initscripts takes a VLAN's id and parent from its name: name it 'bond0.200' (or "
+            "leave 'name' out)",
+        ),
+        (
+            "debian12",
+            "bond1.5",
+            "vlan200",
+            "inv.yaml:13:48: hosts[0].topology.vlans[0].bridge: bridge name 'bond1.5' has a '.': "
+            "ifupdown would take it for a VLAN device",
+        ),
+        (
+            "centos7",
+            "public-range",
+            "bond0.200",
+            "inv.yaml:13:48: hosts[0].topology.vlans[0].bridge: the network service never brings "
+            "up ifcfg-public-range (names ending '-range')",
+        ),
+    ],
+)
+def test_names_the_network_stack_would_misread(
+    distro: str, bridge: str, vlan: str, expected: str
+) -> None:
+    """ifupdown (its vlan support, `ifup -n` on Debian 12) and initscripts' ifup read a VLAN's
+    id and parent from `<parent>.<id>`; /etc/init.d/network (CentOS 7) skips `ifcfg-*-range`."""
+    body = OK_HOST + f"distro: {distro}\n" + VLAN_TOPOLOGY % (bridge, vlan)
+    assert one_error(host(body)) == expected
+
+
+def test_netplan_and_networkmanager_take_any_vlan_name() -> None:
+    """They write the id and the link explicitly: a name is only a name."""
+    body = OK_HOST + "distro: el9\n" + VLAN_TOPOLOGY % ("br.storage", "vlan-stor")
+    assert parse_inventory(host(body), "inv.yaml").hosts[0].vlans[0].name == "vlan-stor"
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (  # urlsplit raised on it at render time (exit 3)
+            'installer: {mirror: "http://[1:2]/debian"}\n',
+            "inv.yaml:8:25: hosts[0].installer.mirror: 'http://[1:2]/debian': [1:2] is not an "
+            "IPv6 address",
+        ),
+        (
+            'installer: {mirror: "http://h:99999/x"}\n',
+            "inv.yaml:8:25: hosts[0].installer.mirror: 'http://h:99999/x': port 99999 is out of "
+            "range (1-65535)",
+        ),
+        (  # apt on the installed system has no nfs method
+            'distro: ubuntu2404\ninstaller: {agent_repo: "nfs://h/x"}\n',
+            "inv.yaml:9:29: hosts[0].installer.agent_repo: subiquity needs an http or https "
+            "agent repo, not nfs",
+        ),
+        (  # only a YAML escape makes one; it crashed the UTF-8 encoding at render time
+            'access: {ssh_authorized_keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPbRgvd4ZMKHmtc3'
+            'QdnB1dwJQ4+Ql5LL7nIOfX0sFCM3 a\\ud800b"]}\n',
+            "inv.yaml:8:36: hosts[0].access.ssh_authorized_keys[0]: character U+D800 (a lone "
+            "UTF-16 surrogate) is not allowed",
+        ),
+    ],
+)
+def test_values_a_renderer_or_installer_could_not_use(body: str, expected: str) -> None:
+    assert one_error(host(OK_HOST + body)) == expected

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import stat
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -90,3 +94,67 @@ def test_a_worker_error_is_the_renders_error_and_out_stays_as_it_was(
     assert cli.main(["render", str(inv), "-o", str(out), "-q", "-j", "2"]) == 3
     assert capsys.readouterr().err.endswith("cloudbr: somewhere: No space left on device\n")
     assert _tree(out) == before  # no host swapped, no stage left behind
+
+
+def _render_in_own_session(inv: Path, out: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "cloudbr", "render", str(inv), "-o", str(out), "-q", "-j", "2"],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+        env={**os.environ, "CLOUDBR_UNSAFE_IO": "1"},
+    )
+
+
+def _staging(out: Path, proc: subprocess.Popen[str]) -> bool:
+    """Wait until the workers have staged a few hosts (so a signal lands mid-render)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if len(list(out.glob(".cloudbr-stage-*/kvm*"))) >= 8:
+            return True
+        time.sleep(0.005)
+    return False
+
+
+def _gone(pgid: int, seconds: float = 10) -> bool:
+    """No process of the render's session is left."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+@pytest.mark.parametrize("how", ["ctrl-c", "kill-9"])
+def test_an_interrupted_parallel_render_stops_every_worker_and_frees_out(
+    tmp_path: Path, how: str
+) -> None:
+    """Ctrl-C reaches the whole process group: the parent stops its workers and exits 130 in
+    one line (a multiprocessing pool could hang here on a queue lock a worker died holding,
+    with OUT's lock kept by workers it forked again). kill -9 of the parent takes its
+    workers with it. Either way the next render runs at once and is whole."""
+    inv = inventory.write(tmp_path / "inventory.yaml", 120)
+    out = tmp_path / "out"
+    proc = _render_in_own_session(inv, out)
+    assert _staging(out, proc)
+    if how == "ctrl-c":
+        os.killpg(proc.pid, signal.SIGINT)
+    else:
+        os.kill(proc.pid, signal.SIGKILL)
+    _, err = proc.communicate(timeout=30)
+    assert _gone(proc.pid)
+    if how == "ctrl-c":
+        assert proc.returncode == 130
+        assert err.splitlines()[-1] == "cloudbr: interrupted"
+        assert "Traceback" not in err
+        assert not list(out.glob(".cloudbr-stage-*"))
+    again = _render_in_own_session(inv, out)
+    _, err = again.communicate(timeout=120)
+    assert again.returncode == 0
+    assert "waiting for another render" not in err
+    hosts = [f"kvm{i:05d}" for i in range(120)]
+    assert sorted(p.name for p in out.iterdir()) == ["_preseed", *hosts]  # no stage left

@@ -223,3 +223,25 @@ def test_control_characters_never_reach_pxe_files() -> None:
         "inv.yaml:6:16: site.pxe.tftp_root: control character U+000A is not allowed (no "
         "newlines, tabs or other control characters in inventory values)"
     ]
+
+
+@pytest.mark.parametrize("name", ["ignore", "infinite", "300", "5h", "2w"])
+def test_a_hostname_dnsmasq_reads_as_a_lease_time_or_keyword_is_refused(name: str) -> None:
+    """dnsmasq's dhcp-host (option.c): digits with at most one unit letter are a lease time,
+    `ignore` never answers the MAC; the host would boot without its name or not at all."""
+    hosts = f"  - hostname: {name!r}\n    address: 10.1.0.21/24\n"
+    hosts += "    macs: {eth0: '52:54:00:00:00:21'}\n"
+    assert errors(doc(hosts=hosts)) == [
+        f"inv.yaml:7:15: hosts[0].hostname: host {name} PXE-installs (site.pxe): dnsmasq's "
+        f"dhcp-host would read {name!r} as a lease time or keyword, not as its name: rename "
+        "the host"
+    ]
+
+
+def test_a_dot_segment_in_the_http_url_is_refused() -> None:
+    """nginx matches `location =` on the normalised URI: /./cloudbr/... never matches."""
+    text = doc("http_url: http://10.1.0.2/./cloudbr\n")
+    assert errors(text) == [
+        "inv.yaml:6:15: site.pxe.http_url: 'http://10.1.0.2/./cloudbr': '.' is not allowed in "
+        "a path"
+    ]

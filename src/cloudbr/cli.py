@@ -23,6 +23,7 @@ from cloudbr.parallel import Stager, default_jobs
 from cloudbr.writer import OutputError, stage_host, write_staged
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports it
 # Platforms that `cloudbr image` builds: rendered, with a DIB build.
 IMAGE_DISTROS = sorted(p.id.value for p in platforms.rendered() if p.image is not None)
 
@@ -206,6 +207,9 @@ def guarded(command: Callable[[argparse.Namespace], int], args: argparse.Namespa
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"cloudbr: {where}{exc.strerror or exc}", file=sys.stderr)
         return EXIT_INTERNAL
+    except KeyboardInterrupt:
+        print("cloudbr: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except Exception as exc:
         what = " ".join(f"{type(exc).__name__}: {exc}".split())
         print(f"cloudbr: internal error: {what} ({_save_traceback()})", file=sys.stderr)

@@ -31,6 +31,14 @@ class NetworkStack(StrEnum):
     OVS_FIRSTBOOT = "ovs-firstboot"  # cloudbr's first-boot program builds the OVS topology
 
 
+# Stacks whose tools read a VLAN's id and parent from its device name, and take any dotted
+# name for a VLAN: ifupdown's vlan hook (`bond0.7` is VLAN 7 on bond0, whatever the file
+# says) and initscripts' ifup (VID and PHYSDEV from DEVICE=<parent>.<id>).
+VLAN_BY_NAME = frozenset({NetworkStack.IFCFG, NetworkStack.IFUPDOWN})
+# ifcfg-<name> files that CentOS 7's `network` service never brings up (/etc/init.d/network
+# drops `ifcfg-*-range` and the backup suffixes of __sed_discard_ignored_files).
+IFCFG_SKIPPED_SUFFIXES = ("-range", ".bak", ".old", ".orig", ".rpmnew", ".rpmorig", ".rpmsave")
+
 # Stacks whose files cloud-init's own renderers (sysconfig, netplan, eni) write as faithfully
 # from the seed's network-config v2: there cloud-init renders a linux-bridge host's network.
 # Not NetworkManager keyfiles: cloud-init 23.4 (EL 9.4) renders with sysconfig by default

@@ -2,8 +2,7 @@
 that knows what a distro is. Renderers and carriers ask a host's platform for facts and
 features (`platform(host).ovs >= (2, 14)`, its network stacks, its installer) and never name
 a distro. A new platform is one entry here plus the renderers and carrier its stacks need
-(registered in `cloudbr.render.STACK_RENDERERS` and `cloudbr.carriers.INSTALLER_CARRIERS`);
-`rendered=True` once they exist (`check` refuses the others).
+(`cloudbr.render.STACK_RENDERERS`, `cloudbr.carriers.INSTALLER_CARRIERS`), then `rendered=True`.
 
 Consumer versions are the oldest a supported install gets (the renderers must work with it),
 read from each release's packages and the consumers' sources at those versions:
@@ -134,6 +133,7 @@ def _ubuntu(
             program="subiquity",
             dialect=codename,
             mirror=UBUNTU_ARCHIVE,
+            mirror_schemes=DI_MIRROR_SCHEMES[:2],  # apt sources the installed system keeps
             ubuntu_archive=True,
             pxe_kernel=f"installers/{ident}/vmlinuz",
             pxe_initrd=f"installers/{ident}/initrd",

@@ -23,11 +23,14 @@ import ctypes
 import ctypes.util
 import errno
 import fcntl
+import functools
+import json
 import os
 import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
+from enum import Enum
 from pathlib import Path
 
 from cloudbr.files import SAME_ON_EVERY_HOST, File, FileMap
@@ -42,6 +45,7 @@ class OutputError(Exception):
     """OUT cannot be written (not a directory, read-only, full, ...): one line for the user."""
 
 
+@functools.cache  # find_library runs `ldconfig -p`: once a process, not once a host swapped
 def _libc(name: str) -> Callable[..., int] | None:
     try:
         fn: Callable[..., int] = getattr(
@@ -205,20 +209,81 @@ def _make_dirs(path: str, made: set[str]) -> None:
         made.add(directory)
 
 
-def _swap_in(out: Path, stage: Path, name: str) -> None:
+def _wrote(tree: Path) -> bool:
+    """A tree cloudbr wrote: its manifest.json is a file naming this very tree."""
+    manifest = tree / MANIFEST
+    if manifest.is_symlink() or not manifest.is_file():
+        return False
+    try:
+        doc = json.loads(manifest.read_bytes())
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and tree.name in (doc.get("host"), doc.get("site"))
+
+
+def _check_replaceable(out: Path, stage: Path, names: Iterable[str]) -> None:
+    """Every tree about to be swapped in can be, before the first one is: OUT/<name> is
+    absent, or an empty directory or one cloudbr wrote, on the stage's filesystem (not a mount
+    point), so that no swap fails halfway through for a reason known beforehand."""
+    device = stage.stat().st_dev
+    for name in names:
+        current = out / name
+        if not os.path.lexists(current):
+            continue
+        if current.is_symlink() or not current.is_dir():
+            raise OutputError(f"{current} exists and is not a directory cloudbr wrote")
+        if current.stat().st_dev != device:
+            raise OutputError(f"{current} is a mount point or on another filesystem: not replaced")
+        if not _wrote(current) and any(current.iterdir()):
+            raise OutputError(f"{current} is not a tree cloudbr wrote (no manifest.json of it)")
+
+
+class _Swap(Enum):
+    NEW = "new"  # renamed into place: OUT had no such entry
+    EXCHANGED = "exchanged"  # swapped with the old tree, which is now in the stage
+    ASIDE = "aside"  # the old tree renamed into the stage first, then the new one into place
+
+
+def _swap_in(out: Path, stage: Path, name: str) -> _Swap:
     new, current = stage / name, out / name
-    if not current.exists() and not current.is_symlink():
+    if not os.path.lexists(current):
         os.rename(new, current)
-        return
-    if not current.is_dir() or current.is_symlink():
-        raise OutputError(f"{current} exists and is not a directory cloudbr wrote")
+        return _Swap.NEW
     if _exchange(new, current):
-        shutil.rmtree(new)  # now the old tree
-        return
+        return _Swap.EXCHANGED
     aside = stage / f"{name}.old"
     os.rename(current, aside)
-    os.rename(new, current)
-    shutil.rmtree(aside)
+    try:
+        os.rename(new, current)
+    except BaseException:
+        os.rename(aside, current)
+        raise
+    return _Swap.ASIDE
+
+
+def _swap_back(out: Path, stage: Path, name: str, how: _Swap) -> None:
+    new, current = stage / name, out / name
+    if how is _Swap.EXCHANGED:
+        if not _exchange(new, current):
+            raise OSError(errno.ENOTSUP, "cannot exchange again", str(current))
+        return
+    os.rename(current, new)
+    if how is _Swap.ASIDE:
+        os.rename(stage / f"{name}.old", current)
+
+
+def _swap_all(out: Path, stage: Path, names: list[str]) -> None:
+    """Swap every staged tree in, in order; if one fails (or the run is interrupted), swap
+    back those already in, last first: OUT is then as it was. The old trees stay in the
+    stage until the end, so that they can come back."""
+    done: list[tuple[str, _Swap]] = []
+    try:
+        for name in names:
+            done.append((name, _swap_in(out, stage, name)))
+    except BaseException:
+        for name, how in reversed(done):
+            _swap_back(out, stage, name, how)
+        raise
 
 
 def _clean_stale_stages(out: Path) -> None:
@@ -228,12 +293,12 @@ def _clean_stale_stages(out: Path) -> None:
 
 
 def _prune(out: Path, keep: set[str]) -> list[str]:
-    """Remove host directories (those with a manifest) whose host is not in `keep`."""
+    """Remove the trees cloudbr wrote (`_wrote`) whose name is not in `keep`."""
     removed = []
     for entry in sorted(out.iterdir()):
         if entry.name.startswith(".") or entry.name in keep or entry.is_symlink():
             continue
-        if entry.is_dir() and (entry / MANIFEST).is_file():
+        if entry.is_dir() and _wrote(entry):
             shutil.rmtree(entry)
             removed.append(entry.name)
     return removed
@@ -294,8 +359,8 @@ def write_staged(
         try:
             names = list(dict.fromkeys(stage_trees(stage)))
             _sync_filesystem(stage)  # everything staged is on disk before any swap
-            for name in names:
-                _swap_in(out, stage, name)
+            _check_replaceable(out, stage, names)
+            _swap_all(out, stage, names)
             removed = _prune(out, prune | set(names)) if prune is not None else []
             _fsync_dir(out)
             return removed

@@ -26,6 +26,9 @@ _REL_PATH = re.compile(r"^[A-Za-z0-9_.+-]+(/[A-Za-z0-9_.+-]+)*$")
 _SECRET = re.compile(r"^[A-Za-z0-9_+/=.-]{32,256}$")
 # A hostname `pxe` would be written to OUT/pxe/, where the site-level PXE files go.
 RESERVED_HOSTNAMES = frozenset({"pxe"})
+# dnsmasq's dhcp-host reads these as a lease time (digits, then at most one of w/d/h/m/s) or a
+# keyword, not as the host's name (option.c, dhcp-host parsing; `ignore` never answers it).
+DNSMASQ_WORDS = re.compile(r"[0-9]+[wdhmsWDHMS]?|ignore|infinite")
 
 # The rendered platforms' installer files below tftp_root (the registry's defaults).
 DEFAULT_INSTALLERS: dict[Distro, InstallerFiles] = {
@@ -35,8 +38,11 @@ DEFAULT_INSTALLERS: dict[Distro, InstallerFiles] = {
 
 
 def _no_dotdot(value: str) -> str:
-    if ".." in value.split("/"):
-        raise ValueError(f"{value!r}: '..' is not allowed in a path")
+    """No '.' or '..' segment: nginx matches locations on the normalised URI, so a path that
+    holds one would never match its own location."""
+    found = {".", ".."} & set(value.split("/"))
+    if found:
+        raise ValueError(f"{value!r}: {sorted(found)[-1]!r} is not allowed in a path")
     return value
 
 
@@ -191,6 +197,12 @@ class _PxeResolver:
     def pxe_host(self, index: int) -> PxeHost | None:
         host, path = self.hosts[index], ("hosts", index)
         prefix = f"host {host.hostname} PXE-installs (site.pxe)"
+        if DNSMASQ_WORDS.fullmatch(host.hostname):
+            self.err(
+                (*path, "hostname"),
+                f"{prefix}: dnsmasq's dhcp-host would read {host.hostname!r} as a lease time "
+                "or keyword, not as its name: rename the host",
+            )
         try:
             nic = install_nic(host)
         except KeyError:

@@ -36,6 +36,7 @@ from cloudbr.inventory.source import Path, Problem, format_path
 from cloudbr.inventory.topology import TopologyResolver
 from cloudbr.model import (
     Access,
+    Backend,
     Bridge,
     DeviceKind,
     Host,
@@ -43,6 +44,7 @@ from cloudbr.model import (
     IPInterface,
     Nic,
     TrafficLabels,
+    Vlan,
 )
 
 
@@ -65,6 +67,7 @@ class HostResolver(BondResolver, TopologyResolver, AddressResolver):
         bridge_paths: list[Path] = [(*self.topo_path, "bridges", i) for i in range(len(bridges_in))]
         bridges = self.bridges(bridges_in, bridge_paths, names, bonds)
         vlans, vlan_bridges = self.vlans(vlans_in, vlan_paths, names, bridges)
+        self.check_names_for_stack(names, vlans, storage_bridge)
         all_bridges = self.attach_addresses([*bridges, *vlan_bridges], extra_addr)
         dns = self.dns()
         all_bridges = self.attach_gateway_and_dns(all_bridges, dns)
@@ -108,6 +111,26 @@ class HostResolver(BondResolver, TopologyResolver, AddressResolver):
                 f"backend {self.backend.value!r} is not available on {self.distro.value}: "
                 + reason,
             )
+
+    def check_names_for_stack(
+        self, names: dict[str, tuple[DeviceKind, Path]], vlans: list[Vlan], storage: str | None
+    ) -> None:
+        """Names the host's network stack would misread or skip (a dotted bridge taken for a
+        VLAN, a VLAN tagged by its name rather than its id, an ifcfg file never brought up)."""
+        stacks = frozenset(platforms.get(self.distro).stacks(self.backend))
+        by_name = {v.name: v for v in vlans}
+        if storage is not None and storage not in names:
+            names = {**names, storage: (DeviceKind.BRIDGE, self.ctx.setting_path("storage"))}
+        for name, (kind, path) in names.items():
+            vlan = by_name.get(name) if kind is DeviceKind.VLAN else None
+            if vlan is not None and self.backend is Backend.LINUXBRIDGE:
+                problem = rules.vlan_name_problem(name, vlan.device.name, vlan.id, stacks)
+            else:
+                problem = rules.interface_name_problem(
+                    name, kind, stacks, self.backend is Backend.LINUXBRIDGE
+                )
+            if problem:
+                self.err(path, problem)
 
     def host_addresses(
         self, management: str

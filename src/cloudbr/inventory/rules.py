@@ -9,7 +9,8 @@ from collections.abc import Callable
 
 from cloudbr.inventory.schema import BondIn
 from cloudbr.inventory.source import Path
-from cloudbr.model import Backend, Bridge, Host, IPAddress
+from cloudbr.model import Backend, Bridge, DeviceKind, Host, IPAddress
+from cloudbr.platform_types import IFCFG_SKIPPED_SUFFIXES, VLAN_BY_NAME, NetworkStack
 from cloudbr.platforms import platform
 
 # Linux gives every interface whose MTU is not set this MTU.
@@ -76,16 +77,17 @@ def check_ovs_bonds(host: Host, bond_paths: list[Path], report: Report) -> None:
 
 
 def check_mirror(host: Host, path: Path, report: Report) -> None:
-    mirror = host.installer.mirror
+    """The mirror and agent repository of an apt-based installer: a scheme it fetches with."""
     installer = platform(host).installer
     schemes = installer.mirror_schemes
-    if schemes and mirror and not mirror.startswith(schemes):
-        names = [s.removesuffix("://") for s in schemes]
-        report(
-            (*path, "mirror"),
-            f"{installer.program} needs an {', '.join(names[:-1])} or {names[-1]} mirror, "
-            f"not {mirror.split(':')[0]}",
-        )
+    names = [s.removesuffix("://") for s in schemes]
+    for key, url in (("mirror", host.installer.mirror), ("agent_repo", host.installer.agent_repo)):
+        if schemes and url and not url.startswith(schemes):
+            report(
+                (*path, key),
+                f"{installer.program} needs an {', '.join(names[:-1])} or {names[-1]} "
+                f"{key.replace('_', ' ')}, not {url.split(':')[0]}",
+            )
 
 
 def vlan_on_bond_member(parent: str, bonds: list[BondIn]) -> str | None:
@@ -111,3 +113,34 @@ def mtu_problem(child: str, c: int | None, parent: str, p: int | None, *, defaul
             f"the default): set 'mtu' on {parent!r} too"
         )
     return ""
+
+
+def interface_name_problem(
+    name: str, kind: DeviceKind, stacks: frozenset[NetworkStack], linux_bridge: bool
+) -> str | None:
+    """Why the host's network stack would not bring up an interface so named, or None (a
+    VLAN device's name is `vlan_name_problem`'s). Dotted names matter to kernel VLANs only:
+    with Open vSwitch the first-boot program builds the ports, whatever their names."""
+    skipped = next((s for s in IFCFG_SKIPPED_SUFFIXES if name.endswith(s)), None)
+    if NetworkStack.IFCFG in stacks and skipped:
+        return f"the network service never brings up ifcfg-{name} (names ending {skipped!r})"
+    if stacks & VLAN_BY_NAME and "." in name and kind is not DeviceKind.VLAN and linux_bridge:
+        tool = "ifupdown" if NetworkStack.IFUPDOWN in stacks else "initscripts"
+        return f"{kind.value} name {name!r} has a '.': {tool} would take it for a VLAN device"
+    return None
+
+
+def vlan_name_problem(
+    name: str, parent: str, vlan_id: int, stacks: frozenset[NetworkStack]
+) -> str | None:
+    """Where the stack reads a VLAN's id and parent from its device name, the name must say
+    them: `bond0.7` for VLAN 200 would be tagged 7. Both tools also take `vlan<id>` (with the
+    parent from vlan-raw-device or PHYSDEV)."""
+    expected = f"{parent}.{vlan_id}"
+    if stacks & VLAN_BY_NAME and name not in (expected, f"vlan{vlan_id}"):
+        tool = "ifupdown" if NetworkStack.IFUPDOWN in stacks else "initscripts"
+        return (
+            f"VLAN device name {name!r}: {tool} takes a VLAN's id and parent from its name: "
+            f"name it {expected!r} (or leave 'name' out)"
+        )
+    return interface_name_problem(name, DeviceKind.VLAN, stacks, linux_bridge=True)

@@ -170,11 +170,20 @@ def _ssh_key(value: str) -> str:
 
 
 def _url(value: str) -> str:
-    if not URL.fullmatch(value):
+    found = URL.fullmatch(value)
+    if not found:
         raise ValueError(
             f"{value!r} is not a plain http(s)/ftp/nfs URL (host, optional port, and a path "
             "of letters, digits and ._~/%+=,@- only)"
         )
+    host, port = found.group(2), found.group(3)
+    if host.startswith("["):
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            raise ValueError(f"{value!r}: {host} is not an IPv6 address") from None
+    if port and not 1 <= int(port[1:]) <= 65535:
+        raise ValueError(f"{value!r}: port {port[1:]} is out of range (1-65535)")
     return value
 
 

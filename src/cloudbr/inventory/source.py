@@ -134,8 +134,11 @@ def control_message(text: str) -> str | None:
     found = CONTROL.search(text)
     if found is None:
         return None
+    code = ord(found.group())
+    if 0xD800 <= code <= 0xDFFF:  # only a YAML escape makes one: no UTF-8 text holds it
+        return f"character U+{code:04X} (a lone UTF-16 surrogate) is not allowed"
     return (
-        f"control character U+{ord(found.group()):04X} is not allowed "
+        f"control character U+{code:04X} is not allowed "
         "(no newlines, tabs or other control characters in inventory values)"
     )
 
