@@ -180,7 +180,7 @@ def test_ipfast_agrees_with_ipaddress_on_any_address(ip: int, prefix: int) -> No
 def test_schema_fast_paths_give_the_full_checks_answer(
     text: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fast = _slow(schema._interface, text), _slow(schema._address, text.split("/")[0])
+    fast = _slow(schema.host_interface, text), _slow(schema._address, text.split("/")[0])
     monkeypatch.setattr(ipfast, "is_host_v4_iface", lambda _text: False)
     monkeypatch.setattr(ipfast, "v4_int", lambda _text: None)
-    assert fast == (_slow(schema._interface, text), _slow(schema._address, text.split("/")[0]))
+    assert fast == (_slow(schema.host_interface, text), _slow(schema._address, text.split("/")[0]))

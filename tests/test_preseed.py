@@ -14,6 +14,7 @@ import gzip
 import hashlib
 import http.server
 import os
+import random
 import re
 import shlex
 import stat
@@ -24,13 +25,14 @@ from pathlib import Path
 
 import pytest
 
-from cloudbr import render
+from cloudbr import cli, render
 from cloudbr.carriers import embed, preseed
 from cloudbr.files import FileMap
-from cloudbr.inventory import parse_inventory
+from cloudbr.inventory import parse_inventory, rules
 from cloudbr.model import Backend, Distro, Host
 from cloudbr.platforms import platform
 from cloudbr.render import debian_extras, ovs_firstboot
+from tests.conftest import REPO
 from tests.support.debian_installer import Installed, entries, run_installer
 from tests.test_eni import HOSTS
 
@@ -381,3 +383,29 @@ def test_early_command_passes_shellcheck() -> None:
         text=True,
     )
     assert res.returncode == 0, res.stdout
+
+
+def _rsa4096_like(n: int) -> str:
+    """An OpenSSH RSA-4096 public key line's size and entropy (716 base64 characters)."""
+    blob = base64.b64encode(b"\0\0\0\x07ssh-rsa" + random.Random(n).randbytes(526)).decode()
+    return f"ssh-rsa {blob} ops{n}@mylab.local"
+
+
+@pytest.mark.parametrize("keys", [21, 23])
+def test_ssh_keys_a_preseed_can_carry_render_and_more_are_refused_by_check(
+    tmp_path: Path, keys: int
+) -> None:
+    """The late_command is one `sh -c` argument: `check` holds the keys to a size that the
+    largest preseed tree (OVS) still renders with, instead of render failing (exit 3)."""
+    lab = (REPO / "examples" / "lab.yaml").read_text()
+    head, rest = lab.split("    ssh_authorized_keys:\n", 1)
+    rest = rest.split("\n", 2)[2]  # the lab's one key, then the rest of the site
+    listed = "".join(f"      - {_rsa4096_like(n)}\n" for n in range(keys))
+    inv = tmp_path / "keys.yaml"
+    inv.write_text(head + "    ssh_authorized_keys:\n" + listed + rest)
+    out = tmp_path / "out"
+    code = cli.main(["render", str(inv), "-o", str(out), "-q", "--host", "kvm-d12-ovs"])
+    size = sum(len(_rsa4096_like(n)) + 1 for n in range(keys))
+    assert code == (0 if size <= rules.PRESEED_KEYS_MAX else 1)
+    if code == 0:
+        assert (out / "kvm-d12-ovs" / "preseed.cfg").read_text().count("ops0@") == 0  # packed

@@ -245,3 +245,17 @@ def test_a_dot_segment_in_the_http_url_is_refused() -> None:
         "inv.yaml:6:15: site.pxe.http_url: 'http://10.1.0.2/./cloudbr': '.' is not allowed in "
         "a path"
     ]
+
+
+@pytest.mark.parametrize(
+    ("server", "why"),
+    [
+        ("10.1.0.0/24", "10.1.0.0 is the network address of 10.1.0.0/24"),
+        ("10.1.0.255/24", "10.1.0.255 is the broadcast address of 10.1.0.0/24"),
+        ("0.0.0.0/0", "0.0.0.0 is the network address of 0.0.0.0/0"),
+    ],
+)
+def test_the_boot_server_needs_a_host_address(server: str, why: str) -> None:
+    """dnsmasq hands out no lease on a provisioning network the server has no address in."""
+    text = doc().replace("server: 10.1.0.2/24", f"server: {server}")
+    assert errors(text) == [f"inv.yaml:5:13: site.pxe.server: {why}, not a host address"]

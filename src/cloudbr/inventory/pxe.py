@@ -82,9 +82,12 @@ def _ipv4_iface(value: Any) -> str:
             "expected the boot server's IPv4 address with its prefix, e.g. 10.0.0.2/24"
         )
     try:
-        return str(ipaddress.IPv4Interface(value))
+        ipaddress.IPv4Interface(value)
     except ValueError as exc:
         raise ValueError(f"{value!r}: {exc}") from None
+    from cloudbr.inventory.schema import host_interface  # schema imports this module
+
+    return host_interface(value)  # the server's own address: not a network, broadcast, ...
 
 
 def _ipv4(value: Any) -> str:

@@ -178,6 +178,8 @@ class HostResolver(BondResolver, TopologyResolver, AddressResolver):
         bond_paths = [(*self.topo_path, "bonds", i) for i in range(len(host.bonds))]
         rules.check_ovs_bonds(host, bond_paths, self.err)
         rules.check_mirror(host, self.ctx.setting_path("installer"), self.err)
+        keys_path = (*self.ctx.setting_path("access"), "ssh_authorized_keys")
+        rules.check_preseed_keys(host, keys_path, self.err)
         management = host.traffic_labels.management
         mgmt = next((b for b in host.bridges if b.name == management), None)
         if mgmt is not None and not mgmt.addresses:

@@ -10,7 +10,12 @@ from collections.abc import Callable
 from cloudbr.inventory.schema import BondIn
 from cloudbr.inventory.source import Path
 from cloudbr.model import Backend, Bridge, DeviceKind, Host, IPAddress
-from cloudbr.platform_types import IFCFG_SKIPPED_SUFFIXES, VLAN_BY_NAME, NetworkStack
+from cloudbr.platform_types import (
+    IFCFG_SKIPPED_SUFFIXES,
+    VLAN_BY_NAME,
+    InstallerCarrier,
+    NetworkStack,
+)
 from cloudbr.platforms import platform
 
 # Linux gives every interface whose MTU is not set this MTU.
@@ -74,6 +79,24 @@ def check_ovs_bonds(host: Host, bond_paths: list[Path], report: Report) -> None:
                 f"Open vSwitch bond {bond.name!r} is no bridge's uplink: an OVS bond exists "
                 "only as a bridge port (set it as a bridge's uplink or remove it)",
             )
+
+
+# debian-installer runs the late_command as one `sh -c` argument (MAX_ARG_STRLEN, 128 KiB),
+# of which the preseed carrier keeps half: the keys (base64, which gzip barely shrinks) must
+# leave room for the rest of the tree.
+PRESEED_KEYS_MAX = 16 * 1024
+
+
+def check_preseed_keys(host: Host, path: Path, report: Report) -> None:
+    size = sum(len(k) + 1 for k in host.access.ssh_authorized_keys)
+    installer = platform(host).installer
+    if installer.carrier is InstallerCarrier.PRESEED and size > PRESEED_KEYS_MAX:
+        report(
+            path,
+            f"{len(host.access.ssh_authorized_keys)} SSH keys of {size} bytes: the preseed's "
+            f"late_command carries them, and {installer.program} gives it one argument; keep "
+            f"them under {PRESEED_KEYS_MAX} bytes (fewer keys, or ed25519 ones)",
+        )
 
 
 def check_mirror(host: Host, path: Path, report: Report) -> None:

@@ -111,7 +111,7 @@ def _mac(value: str) -> str:
     return value.lower()
 
 
-def _interface(value: Any) -> str:
+def host_interface(value: Any) -> str:
     """An address with its prefix, as `a.b.c.d/24` or `a.b.c.d/255.255.255.0`."""
     if not isinstance(value, str):
         raise ValueError("expected an address with a prefix, e.g. 192.168.100.20/24")
@@ -191,7 +191,7 @@ IfName = Annotated[str, AfterValidator(_ifname)]
 Hostname = Annotated[str, AfterValidator(_hostname)]
 DnsName = Annotated[str, AfterValidator(_dns_name)]
 Mac = Annotated[str, AfterValidator(_mac)]
-IPIface = Annotated[str, BeforeValidator(_interface)]
+IPIface = Annotated[str, BeforeValidator(host_interface)]
 IPAddr = Annotated[str, BeforeValidator(_address)]
 PasswordHash = Annotated[str, AfterValidator(_password_hash)]
 SshKey = Annotated[str, AfterValidator(_ssh_key)]
