@@ -259,3 +259,16 @@ def test_the_boot_server_needs_a_host_address(server: str, why: str) -> None:
     """dnsmasq hands out no lease on a provisioning network the server has no address in."""
     text = doc().replace("server: 10.1.0.2/24", f"server: {server}")
     assert errors(text) == [f"inv.yaml:5:13: site.pxe.server: {why}, not a host address"]
+
+
+def test_a_host_named_boot_needs_the_path_secret() -> None:
+    """Without path_secret its documents are at HTTP_URL/boot/..., the installers' place
+    (nginx refused the duplicate location for an installer path named kickstart.cfg)."""
+    hosts = "  - hostname: boot\n    address: 10.1.0.21/24\n    macs: {eth0: '52:54:00:00:00:21'}\n"
+    assert errors(doc(hosts=hosts)) == [
+        "inv.yaml:7:15: hosts[0].hostname: host boot PXE-installs (site.pxe): without "
+        "site.pxe.path_secret its documents would be served below HTTP_URL/boot/, where the "
+        "installers are: rename the host"
+    ]
+    secret = doc('path_secret: "0123456789abcdef0123456789abcdef"\n', hosts=hosts)
+    assert parse_inventory(secret, "inv.yaml").hosts[0].hostname == "boot"

@@ -8,6 +8,10 @@ from enum import StrEnum
 
 from cloudbr.model import Distro
 
+# HTTP_URL/boot/<path>: the installer files of tftp_root, over HTTP. Without path_secret a
+# host's documents are at HTTP_URL/<host>/: no PXE host may be named so.
+BOOT_PREFIX = "boot"
+
 
 class PxeDhcpMode(StrEnum):
     DHCP = "dhcp"  # dnsmasq is the provisioning network's DHCP server

@@ -22,6 +22,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from cloudbr import pxe_model
 from cloudbr.carriers import kickstart, preseed
 from cloudbr.files import HEADER, File, FileMap, Role
 from cloudbr.model import Distro, Host, Inventory
@@ -35,7 +36,7 @@ CHAIN_SCRIPT = "boot.ipxe"
 IPXE_DIR = "ipxe"
 GRUB_DIR = "grub"
 PXELINUX_DIR = "pxelinux.cfg"
-BOOT_PREFIX = "boot"  # HTTP_URL/boot/<path>: the installer files of tftp_root, over HTTP
+BOOT_PREFIX = pxe_model.BOOT_PREFIX  # HTTP_URL/boot/<path>: tftp_root's installer files
 # What a boot-line parameter may contain: no loader syntax (';', '$', '#', '{', quotes), except
 # a double-quoted value with spaces (`question="a b"`, which the kernel unquotes).
 _SAFE_PARAM = re.compile(r'^[A-Za-z0-9_.,:/=+@%-]+$|^[A-Za-z0-9_./-]+="[A-Za-z0-9_.,:/=+@% -]*"$')

@@ -16,7 +16,14 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from cloudbr import platforms
 from cloudbr.inventory.source import Path, Problem
 from cloudbr.model import Distro, Host
-from cloudbr.pxe_model import InstallerFiles, PxeDhcpMode, PxeHost, PxeLoader, PxeSite
+from cloudbr.pxe_model import (
+    BOOT_PREFIX,
+    InstallerFiles,
+    PxeDhcpMode,
+    PxeHost,
+    PxeLoader,
+    PxeSite,
+)
 from cloudbr.topology import install_nic
 
 # Paths that reach nginx and dnsmasq configuration and boot lines: absolute, plain
@@ -200,6 +207,12 @@ class _PxeResolver:
     def pxe_host(self, index: int) -> PxeHost | None:
         host, path = self.hosts[index], ("hosts", index)
         prefix = f"host {host.hostname} PXE-installs (site.pxe)"
+        if host.hostname == BOOT_PREFIX and self.pxe.path_secret is None:
+            self.err(
+                (*path, "hostname"),
+                f"{prefix}: without site.pxe.path_secret its documents would be served below "
+                f"HTTP_URL/{BOOT_PREFIX}/, where the installers are: rename the host",
+            )
         if DNSMASQ_WORDS.fullmatch(host.hostname):
             self.err(
                 (*path, "hostname"),
