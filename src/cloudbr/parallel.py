@@ -213,7 +213,7 @@ class Stager:
         try:
             for w in self._workers:
                 _send(w.tasks, os.fspath(stage))
-            for n, _ in enumerate(_chunks(len(self.hosts))):
+            for n in range(len(_chunks(len(self.hosts)))):
                 yield from self._result(self._workers[n % len(self._workers)])
         finally:
             self.stop()

@@ -44,12 +44,12 @@ DEFAULT_INSTALLERS: dict[Distro, InstallerFiles] = {
 }
 
 
-def _no_dotdot(value: str) -> str:
+def _no_dot_segments(value: str) -> str:
     """No '.' or '..' segment: nginx matches locations on the normalised URI, so a path that
     holds one would never match its own location."""
     found = {".", ".."} & set(value.split("/"))
     if found:
-        raise ValueError(f"{value!r}: {sorted(found)[-1]!r} is not allowed in a path")
+        raise ValueError(f"{value!r}: {'..' if '..' in found else '.'!r} is not allowed in a path")
     return value
 
 
@@ -58,7 +58,7 @@ def _abs_path(value: str) -> str:
         raise ValueError(
             f"{value!r} is not an absolute path of letters, digits and '_', '.', '+', '-'"
         )
-    return _no_dotdot(value).rstrip("/") or "/"
+    return _no_dot_segments(value).rstrip("/") or "/"
 
 
 def _rel_path(value: str) -> str:
@@ -67,7 +67,7 @@ def _rel_path(value: str) -> str:
             f"{value!r} is not a relative path (inside tftp_root) of letters, digits and "
             "'_', '.', '+', '-'"
         )
-    return _no_dotdot(value)
+    return _no_dot_segments(value)
 
 
 def _http_url(value: str) -> str:
@@ -80,7 +80,7 @@ def _http_url(value: str) -> str:
         )
     if parts.port is not None and not 1 <= parts.port <= 65535:
         raise ValueError(f"{value!r}: port {parts.port} is out of range")
-    return _no_dotdot(value).rstrip("/")
+    return _no_dot_segments(value).rstrip("/")
 
 
 def _ipv4_iface(value: Any) -> str:

@@ -138,6 +138,11 @@ def mtu_problem(child: str, c: int | None, parent: str, p: int | None, *, defaul
     return ""
 
 
+def _vlan_tool(stacks: frozenset[NetworkStack]) -> str:
+    """The tool of `stacks` that reads VLANs from device names (see VLAN_BY_NAME)."""
+    return "ifupdown" if NetworkStack.IFUPDOWN in stacks else "initscripts"
+
+
 def interface_name_problem(
     name: str, kind: DeviceKind, stacks: frozenset[NetworkStack], linux_bridge: bool
 ) -> str | None:
@@ -148,7 +153,7 @@ def interface_name_problem(
     if NetworkStack.IFCFG in stacks and skipped:
         return f"the network service never brings up ifcfg-{name} (names ending {skipped!r})"
     if stacks & VLAN_BY_NAME and "." in name and kind is not DeviceKind.VLAN and linux_bridge:
-        tool = "ifupdown" if NetworkStack.IFUPDOWN in stacks else "initscripts"
+        tool = _vlan_tool(stacks)
         return f"{kind.value} name {name!r} has a '.': {tool} would take it for a VLAN device"
     return None
 
@@ -161,9 +166,8 @@ def vlan_name_problem(
     parent from vlan-raw-device or PHYSDEV)."""
     expected = f"{parent}.{vlan_id}"
     if stacks & VLAN_BY_NAME and name not in (expected, f"vlan{vlan_id}"):
-        tool = "ifupdown" if NetworkStack.IFUPDOWN in stacks else "initscripts"
         return (
-            f"VLAN device name {name!r}: {tool} takes a VLAN's id and parent from its name: "
-            f"name it {expected!r} (or leave 'name' out)"
+            f"VLAN device name {name!r}: {_vlan_tool(stacks)} takes a VLAN's id and parent "
+            f"from its name: name it {expected!r} (or leave 'name' out)"
         )
     return interface_name_problem(name, DeviceKind.VLAN, stacks, linux_bridge=True)
