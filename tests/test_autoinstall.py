@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import stat
@@ -24,7 +25,7 @@ import jsonschema
 import pytest
 import yaml
 
-from cloudbr.carriers import autoinstall, embed
+from cloudbr.carriers import autoinstall, embed, packed
 from cloudbr.files import File, FileMap, Role
 from cloudbr.inventory import parse_inventory
 from cloudbr.model import Backend, Host
@@ -315,3 +316,52 @@ def test_pxe_sites_refuse_autoinstall_hosts_at_the_host() -> None:
         "subiquity (ubuntu2404) are not built yet; install from its media with "
         "OUT/kvm1/autoinstall/cidata.iso attached"
     ]
+
+
+def _many_vlans(count: int) -> Host:
+    """An Ubuntu 22.04 host with `count` VLAN bridges on bond1: a tree whose late-command
+    would be longer than one `sh -c` argument may be."""
+    vlans = "".join(
+        f"        - {{id: {i}, parent: bond1, bridge: br{i}}}\n" for i in range(101, 101 + count)
+    )
+    text = f"""\
+site: {{domain: lab.example, distro: ubuntu2204, backend: linuxbridge}}
+hosts:
+  - hostname: big
+    topology:
+      nics: [{{name: eth0}}, {{name: eth1}}, {{name: eth2}}, {{name: eth3}}]
+      bonds:
+        - {{name: bond0, members: [eth0, eth1]}}
+        - {{name: bond1, members: [eth2, eth3]}}
+      bridges:
+        - {{name: cloudbr0, uplink: bond0, addresses: [192.0.2.10/24], gateway: 192.0.2.1}}
+        - {{name: cloudbr1, uplink: bond1}}
+      vlans:
+{vlans}"""
+    return parse_inventory(text, "many-vlans.yaml").hosts[0]
+
+
+def test_a_tree_too_large_for_one_argument_gets_several_late_commands(tmp_path: Path) -> None:
+    host = _many_vlans(1600)
+    tree = rootfs(host)
+    single = packed.unpack_and_run(autoinstall.late_parts(host, tree), script="late.sh", run="")
+    with pytest.raises(OSError, match="Argument list too long") as too_long:
+        subprocess.run(["sh", "-c", single], capture_output=True)  # one command: no start
+    assert too_long.value.errno == errno.E2BIG
+    commands = late_commands(host, tree)
+    assert len(commands) >= 3
+    assert all(len(c.encode()) < packed.ARG_MAX_STRLEN for c in commands)
+    target, env = scratch_target(tmp_path)
+    (tmp_path / "tmp").mkdir()
+    env["TMPDIR"] = str(tmp_path / "tmp")
+    assert run_late(commands, env) == 0
+    got = tree_on_disk(target)
+    for extra in ("/commands.log", "/usr/sbin/update-grub", "/usr/sbin/systemctl"):
+        got.pop(extra, None)
+    assert got == {p: (f.content, f.mode) for p, f in tree.items()}
+    assert list((tmp_path / "tmp").iterdir()) == []  # the spool is gone
+    lines = commands[1].split("\n")  # a slice corrupted: gzip's CRC fails the install
+    lines[3] = lines[3][:10] + ("A" if lines[3][10] != "A" else "B") + lines[3][11:]
+    target, env = scratch_target(tmp_path / "again")
+    env["TMPDIR"] = str(tmp_path / "tmp")
+    assert run_late([commands[0], "\n".join(lines), *commands[2:]], env) != 0

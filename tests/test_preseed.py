@@ -409,3 +409,49 @@ def test_ssh_keys_a_preseed_can_carry_render_and_more_are_refused_by_check(
     assert code == (0 if size <= rules.PRESEED_KEYS_MAX else 1)
     if code == 0:
         assert (out / "kvm-d12-ovs" / "preseed.cfg").read_text().count("ops0@") == 0  # packed
+
+
+def _hosts_with_one_too_large(vlans: int) -> str:
+    """70 Debian 12 hosts (two render workers); the 41st has `vlans` VLAN bridges."""
+    topology = (
+        "    topology:\n"
+        "      nics: [{name: eth0}, {name: eth1}, {name: eth2}, {name: eth3}]\n"
+        "      bonds:\n"
+        "        - {name: bond0, members: [eth0, eth1]}\n"
+        "        - {name: bond1, members: [eth2, eth3]}\n"
+        "      bridges:\n"
+        "        - {name: cloudbr0, uplink: bond0, addresses: [192.0.2.40/24]}\n"
+        "        - {name: cloudbr1, uplink: bond1}\n"
+        "      vlans:\n"
+    ) + "".join(
+        f"        - {{id: {i}, parent: bond1, bridge: br{i}}}\n" for i in range(2, 2 + vlans)
+    )
+    hosts = [
+        f"  - hostname: h{n:02d}\n"
+        + (topology if n == 40 else f"    address: 192.0.2.{n + 100}/24\n")
+        for n in range(70)
+    ]
+    return "site: {domain: lab.example, distro: debian12}\nhosts:\n" + "".join(hosts)
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_tree_too_large_for_the_late_command_is_refused_at_its_host(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], jobs: str
+) -> None:
+    """No inventory rule can know the size of the gzip'd tree: render finds it, and reports it
+    as a problem of that host (exit 1, nothing written), not as an internal error (exit 3)."""
+    inv = tmp_path / "big.yaml"
+    inv.write_text(_hosts_with_one_too_large(900))
+    assert cli.main(["check", str(inv)]) == 0
+    capsys.readouterr()
+    out = tmp_path / "out"
+    assert cli.main(["render", str(inv), "-o", str(out), "-q", "-j", jobs]) == 1
+    line = inv.read_text().splitlines().index("  - hostname: h40") + 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"{inv}:{line}:5: hosts[40]: its tree is too large for a preseed: debian-installer runs "
+        "the late_command that lays it down as one `sh -c` argument, kept under 64 KiB here "
+        "(the kernel's limit is 128 KiB); give this host fewer VLANs, bridges or addresses, "
+        "or install it with a seed image",
+        "cloudbr: 1 problem; nothing written",
+    ]
+    assert list(out.iterdir()) == []

@@ -77,6 +77,25 @@ def test_every_file_is_what_the_renderers_returned(tmp_path: Path) -> None:
             assert ((out / host / path).read_bytes(), st.st_mode & 0o7777) == (content, mode)
 
 
+@pytest.mark.parametrize("umask", [0o077, 0o002])
+def test_directories_are_0755_whatever_the_umask(tmp_path: Path, umask: int) -> None:
+    """Files have their renderers' modes; the directories of a tree must not follow the
+    umask either (0700 under 077 would hide /etc/cloudbr from its readers on the host)."""
+    old = os.umask(umask)
+    try:
+        _render(tmp_path / "out")
+    finally:
+        os.umask(old)
+    for host, files in _expected().items():
+        dirs = [d for d in (tmp_path / "out" / host).rglob("*") if d.is_dir()]
+        assert len(dirs) > 10
+        assert {oct(d.stat().st_mode & 0o7777) for d in [tmp_path / "out" / host, *dirs]} == {
+            "0o755"
+        }
+        for path, (_, mode, _) in files.items():
+            assert (tmp_path / "out" / host / path).stat().st_mode & 0o7777 == mode
+
+
 def test_seed_iso_system_area_is_a_hole(tmp_path: Path) -> None:
     out = tmp_path / "out"
     _render(out)

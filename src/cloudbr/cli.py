@@ -17,7 +17,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from cloudbr import __version__, daytwo_args, platform_report, platforms, progress
-from cloudbr.inventory import InventoryError, json_schema, load_inventory
+from cloudbr.files import Unrenderable
+from cloudbr.inventory import InventoryError, json_schema, load_inventory, problem_at
 from cloudbr.model import Backend, Host, Inventory
 from cloudbr.parallel import Stager, default_jobs
 from cloudbr.writer import OutputError, stage_host, write_staged
@@ -133,9 +134,13 @@ def _render(inv: Inventory, out: Path, args: argparse.Namespace) -> int:
             yield name
 
     keep = {h.hostname for h in inv.hosts} | site_names(inv) if args.prune else None
-    # The workers fork here, before the writer's lock and any progress bar's thread.
-    with Stager(hosts, render_host, args.jobs) as stager:
-        removed = write_staged(out, lambda stage: staged(stager, stage), prune=keep)
+    try:
+        # The workers fork here, before the writer's lock and any progress bar's thread.
+        with Stager(hosts, render_host, args.jobs) as stager:
+            removed = write_staged(out, lambda stage: staged(stager, stage), prune=keep)
+    except Unrenderable as exc:  # the stage is gone: nothing written
+        index = [h.hostname for h in inv.hosts].index(exc.hostname)
+        raise InventoryError([problem_at(inv.source, ("hosts", index), exc.reason)]) from None
     summary += [f"{out / name}: removed (no longer in the inventory)" for name in removed]
     if not args.quiet:
         print("\n".join(summary))

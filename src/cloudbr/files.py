@@ -40,6 +40,19 @@ class Role(StrEnum):
 SAME_ON_EVERY_HOST = frozenset({Role.PROGRAM, Role.SHARED_PROGRAM})
 
 
+class Unrenderable(ValueError):
+    """A host the inventory's rules accept but whose document its consumer could not take: a
+    limit on the rendered bytes (d-i's one `sh -c` argument), known only once rendered.
+    `cloudbr render` reports it at the host, as an inventory problem, and writes nothing."""
+
+    def __init__(self, hostname: str, reason: str) -> None:
+        super().__init__(hostname, reason)  # the arguments a worker's pickle rebuilds it from
+        self.hostname, self.reason = hostname, reason
+
+    def __str__(self) -> str:
+        return f"{self.hostname}: {self.reason}"
+
+
 @dataclass(frozen=True)
 class File:
     content: bytes

@@ -11,7 +11,8 @@ renamed aside first (a moment without OUT/<host>).
 
 Programs that are the same bytes in every tree are written once per stage and hard-linked
 into the others, and whole zero pages (an ISO's system area) are left as holes: the same bytes
-for every reader, a fraction of the writing.
+for every reader, a fraction of the writing. Directories are 0755 and files have their
+renderers' modes, whatever the umask.
 
 Stage directories left by a killed run are removed by the next render. Hosts in OUT that the
 inventory no longer has stay, unless `prune` names the hosts to keep.
@@ -173,24 +174,29 @@ def _put_file(stage: Path, target: str, f: File) -> None:
 _NO_LINK = frozenset({errno.ENOENT, errno.EMLINK, errno.EPERM, errno.EXDEV, errno.ENOTSUP})
 
 
+DIR_MODE = 0o755  # every directory of a tree, whatever the umask (files have their own modes)
+
+
 def stage_host(stage: Path, name: str, files: FileMap) -> None:
     """Write one tree into the stage (a name staged twice is an error: the first stays)."""
     root = stage / name
-    root.mkdir(mode=0o755)
-    os.chmod(root, 0o755)
+    root.mkdir(mode=DIR_MODE)
+    chmod = root.stat().st_mode & 0o777 != DIR_MODE  # the umask took bits away: put them back
+    os.chmod(root, DIR_MODE)
     made = {str(root)}
     for relpath in sorted(files):
         f = files[relpath]
         target = os.path.join(root, relpath.lstrip("/"))
         parent = os.path.dirname(target)
         if parent not in made:  # one mkdir per directory, not per file
-            _make_dirs(parent, made)
+            _make_dirs(parent, made, chmod)
         _put_file(stage, target, f)
 
 
-def _make_dirs(path: str, made: set[str]) -> None:
-    """`os.makedirs(path, exist_ok=True)` below directories this host already made, without
-    makedirs' stat of every ancestor (about 19 directories a host)."""
+def _make_dirs(path: str, made: set[str], chmod: bool) -> None:
+    """`os.makedirs(path, DIR_MODE, exist_ok=True)` below directories this host already made,
+    without makedirs' stat of every ancestor (about 19 directories a host); each directory
+    made is DIR_MODE whatever the umask."""
     missing = []
     while path not in made:
         missing.append(path)
@@ -202,10 +208,13 @@ def _make_dirs(path: str, made: set[str]) -> None:
         path = up
     for directory in reversed(missing):
         try:
-            os.mkdir(directory)  # mode 0o777 less the umask, as makedirs
+            os.mkdir(directory, DIR_MODE)
         except FileExistsError:
             if not os.path.isdir(directory):
                 raise
+        else:
+            if chmod:  # a umask such as 077 took bits of DIR_MODE away
+                os.chmod(directory, DIR_MODE)
         made.add(directory)
 
 

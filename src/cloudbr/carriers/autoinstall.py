@@ -24,6 +24,8 @@ Decisions, each against subiquity's autoinstall reference:
   installer's netplan files, lays the tree down exactly (embed), enables the tree's units
   and runs update-grub when the tree sets kernel arguments, both through `curtin in-target`.
   `set -e` throughout: any failure is the command's exit status, which aborts the install.
+  A tree too large for one `sh -c` argument (128 KiB) gets several commands, which spool
+  the payload first.
 """
 
 from __future__ import annotations
@@ -168,11 +170,17 @@ def late_script(host: Host, tree: FileMap) -> str:
     return "".join(late_parts(host, tree))
 
 
-def late_command(parts: tuple[str, str, str]) -> str:
-    """One `sh -c` command: unpack the script into a fresh directory and run it on the
-    target; its exit status is the command's."""
+# Where a payload too large for one late-command is put together (see `late_commands`): in
+# the live system, where `mktemp -d` of the one-command form makes its directory too.
+SPOOL = '"${TMPDIR:-/tmp}/cloudbr-late"'
+
+
+def late_commands(parts: tuple[str, str, str]) -> list[str]:
+    """Subiquity runs each late-command as `sh -c CMD`: one command that unpacks the script
+    into a fresh directory and runs it on the target (its exit status is the command's), or,
+    for a tree too large for one argument, several that spool it first (`packed`)."""
     run = f'sh "$cloudbr_dir/late.sh" "${{TARGET_MOUNT_POINT:-{TARGET}}}"'
-    return packed.unpack_and_run(parts, script="late.sh", run=run)
+    return packed.unpack_and_run_commands(parts, script="late.sh", run=run, spool=SPOOL)
 
 
 def autoinstall(host: Host, tree: FileMap) -> dict[str, Any]:
@@ -187,7 +195,7 @@ def autoinstall(host: Host, tree: FileMap) -> dict[str, Any]:
         "storage": storage(host),
         "ssh": {"install-server": True, "allow-pw": bool(host.access.root_password_hash)},
         "packages": packages(host),
-        "late-commands": [late_command(late_parts(host, tree))],
+        "late-commands": late_commands(late_parts(host, tree)),
         "user-data": user_data_passthrough(host),
     }
 

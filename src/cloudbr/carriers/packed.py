@@ -55,7 +55,14 @@ def unpack_and_run(parts: tuple[str, str, str], *, script: str, run: str) -> str
     (gzip's CRC stops a cut or corrupt payload) and runs `run` (shell words: the script is
     "$cloudbr_dir/<script>"); its exit status is the command's. Every line between the
     heredoc's markers is base64, so none can end the document that holds it."""
-    b64 = "\n".join(embed.chunks(b64_members(*parts), embed.B64_WIDTH))
+    return _unpack_and_run("\n".join(_payload_lines(parts)), script, run)
+
+
+def _payload_lines(parts: tuple[str, str, str]) -> list[str]:
+    return embed.chunks(b64_members(*parts), embed.B64_WIDTH)
+
+
+def _unpack_and_run(b64: str, script: str, run: str) -> str:
     return (
         "set -eu\n"
         "cloudbr_dir=$(mktemp -d)\n"
@@ -66,3 +73,41 @@ def unpack_and_run(parts: tuple[str, str, str], *, script: str, run: str) -> str
         f"{run}\n"
         'rm -rf -- "$cloudbr_dir"\n'
     )
+
+
+# execve(2) refuses an argument longer than MAX_ARG_STRLEN (32 pages, its NUL included): a
+# `sh -c` command over it cannot even start.
+ARG_MAX_STRLEN = 32 * 4096
+# Base64 carried by each command of a split payload: far below the limit, whatever the rest.
+SPLIT_CHARS = 96 * 1024
+
+
+def unpack_and_run_commands(
+    parts: tuple[str, str, str], *, script: str, run: str, spool: str
+) -> list[str]:
+    """`unpack_and_run` for an installer that runs each command with `sh -c` (one argument):
+    that one command while it fits; else several, run in order, each within the limit: all
+    but the last append a slice of the payload's base64 to a file in `spool` (a shell word
+    naming a directory they share, made afresh by the first), the last decodes and runs it."""
+    lines = _payload_lines(parts)
+    single = _unpack_and_run("\n".join(lines), script, run)
+    if len(single.encode()) < ARG_MAX_STRLEN:
+        return [single]
+    per = SPLIT_CHARS // (embed.B64_WIDTH + 1)
+    spooled = f'"$cloudbr_dir/{script}.b64"'
+    commands = []
+    for start in range(0, len(lines), per):
+        fresh = f"rm -rf -- {spool}\nmkdir -m 0700 -- {spool}\n" if not start else ""
+        body = "\n".join(lines[start : start + per])
+        commands.append(
+            f"set -eu\ncloudbr_dir={spool}\n{fresh}"
+            f"cat >> {spooled} <<'CLOUDBR_EOF'\n{body}\nCLOUDBR_EOF\n"
+        )
+    commands.append(
+        f"set -eu\ncloudbr_dir={spool}\n"
+        f'base64 -d {spooled} > "$cloudbr_dir/{script}.gz"\n'
+        f'gunzip "$cloudbr_dir/{script}.gz"\n'
+        f"{run}\n"
+        'rm -rf -- "$cloudbr_dir"\n'
+    )
+    return commands

@@ -48,7 +48,7 @@ from urllib.parse import urlsplit
 
 from cloudbr import templates
 from cloudbr.carriers import embed, packed
-from cloudbr.files import SAME_ON_EVERY_HOST, SECRET, File, FileMap, Role
+from cloudbr.files import SAME_ON_EVERY_HOST, SECRET, File, FileMap, Role, Unrenderable
 from cloudbr.memo import ByIdentity
 from cloudbr.model import Backend, Host
 from cloudbr.platform_types import InstallerCarrier
@@ -263,9 +263,13 @@ def _payload(parts: Sequence[str]) -> list[str]:
     return [f"  {w}" for w in embed.chunks(packed.b64_members(own, programs, rest), B64_WIDTH)]
 
 
+class TooLong(ValueError):
+    """The late_command would not leave the room kept under ARG_LIMIT."""
+
+
 def _checked(command: str, what: str) -> str:
     if len(command.encode()) >= ARG_LIMIT // 2:
-        raise ValueError(f"{what} of {len(command)} bytes is too close to {ARG_LIMIT}")
+        raise TooLong(f"{what} of {len(command)} bytes is too close to {ARG_LIMIT}")
     return command
 
 
@@ -319,6 +323,16 @@ def late_command(script: str | Sequence[str], *, with_shared: bool = False) -> s
 
 
 def document(host: Host, tree: FileMap) -> str:
+    try:
+        late = late_command(late_parts(host, tree), with_shared=bool(shared(tree)))
+    except TooLong:
+        raise Unrenderable(
+            host.hostname,
+            f"its tree is too large for a preseed: debian-installer runs the late_command "
+            f"that lays it down as one `sh -c` argument, kept under {ARG_LIMIT // 2 >> 10} KiB "
+            "here (the kernel's limit is 128 KiB); give this host fewer VLANs, bridges or "
+            "addresses, or install it with a seed image",
+        ) from None
     return templates.render(
         TEMPLATE,
         host=host,
@@ -329,7 +343,7 @@ def document(host: Host, tree: FileMap) -> str:
         ubuntu=platform(host).installer.ubuntu_archive,
         no_netplan=bool(purged_packages(host)),
         early_command=early_command(tree),
-        late_command=late_command(late_parts(host, tree), with_shared=bool(shared(tree))),
+        late_command=late,
     )
 
 

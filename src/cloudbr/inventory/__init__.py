@@ -16,7 +16,14 @@ from pydantic import BaseModel, ValidationError
 from cloudbr.inventory.pxe import resolve_pxe
 from cloudbr.inventory.resolve import host_problems, resolve
 from cloudbr.inventory.schema import HostIn, InventoryIn, SiteIn
-from cloudbr.inventory.source import InventoryError, Problem, Source, decode, load
+from cloudbr.inventory.source import (
+    InventoryError,
+    Problem,
+    Source,
+    decode,
+    format_path,
+    load,
+)
 from cloudbr.model import Inventory
 
 # Far above any real inventory (a thousand hosts take about 300 KiB).
@@ -24,7 +31,7 @@ MAX_BYTES = 16 << 20
 
 _BRANCH = re.compile(r"([a-z][a-z0-9_-]*)?\[.*\]")
 
-__all__ = ["InventoryError", "json_schema", "load_inventory", "parse_inventory"]
+__all__ = ["InventoryError", "json_schema", "load_inventory", "parse_inventory", "problem_at"]
 
 
 def _allowed_keys(model: type[BaseModel], loc: tuple[str | int, ...]) -> list[str]:
@@ -167,6 +174,16 @@ def load_inventory(path: str | FsPath) -> Inventory:
     if len(data) > MAX_BYTES:
         raise InventoryError([f"{p}:1:1: (document): larger than {MAX_BYTES >> 20} MiB"])
     return parse_inventory(decode(data, str(p)), str(p))
+
+
+def problem_at(filename: str, path: tuple[str | int, ...], message: str) -> str:
+    """`file:line:col: field: message` for a problem found after the inventory loaded (a limit
+    of a rendered document), the file read again for its positions."""
+    try:
+        src = load(decode(FsPath(filename).read_bytes(), filename), filename)
+        return src.format(Problem(path, message))
+    except (OSError, InventoryError):  # changed or gone since: the field without a position
+        return f"{filename}: {format_path(path)}: {message}"
 
 
 def json_schema() -> str:
