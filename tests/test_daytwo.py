@@ -70,7 +70,10 @@ def test_diff_names_added_removed_changed_and_masks_secrets(
     doc = yaml.safe_load(LAB.read_text())
     first, second = doc["hosts"][0], doc["hosts"][1]["hostname"]
     first["address"] = first["address"].replace(".21/", ".121/")
-    doc["site"].setdefault("access", {})["root_password_hash"] = "$6$newsalt$" + "x" * 86
+    # rounds=: a crypt(3) parameter the inventory accepts, masked with the rest of the hash
+    doc["site"].setdefault("access", {})["root_password_hash"] = (
+        "$6$rounds=9999$newsalt$" + "x" * 86
+    )
     gone = doc["hosts"].pop(2)["hostname"]
     doc["site"]["pxe"]["hosts"].remove(gone)  # site.pxe may only name hosts that exist
     doc["hosts"].append({**doc["hosts"][1], "hostname": "kvm-new", "address": "192.168.100.99/24"})
@@ -89,9 +92,15 @@ def test_diff_names_added_removed_changed_and_masks_secrets(
     assert f"~ {second} (changed)" in text.splitlines()  # the new root password hash
     assert "~ pxe (changed)" in text.splitlines()  # the first host's dhcp-host address
     assert "+192.168.100.121\t" in text  # /etc/hosts of the first host
-    assert "$6$newsalt" not in text
+    assert "newsalt" not in text
+    assert "rounds=9999" not in text
     assert "$6$cloudbr" not in text
     assert "only masked secrets (password hash or SSH key) differ" in text
+    # The first host's user-data: its /etc/hosts lines shown, the hash beside them not
+    too = (
+        f"{first['hostname']}/seed/user-data: masked secrets (password hash or SSH key) differ too"
+    )
+    assert too in text.splitlines()
     assert f"binary file {first['hostname']}/seed.iso differs" in text
     # --host: that host alone; a selection says nothing about hosts missing from it
     assert main(["diff", str(changed), "-o", str(out), "--host", second]) == 1

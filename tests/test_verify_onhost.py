@@ -9,6 +9,7 @@ state comes from a private ovsdb-server after the real first-boot script built i
 from __future__ import annotations
 
 import ast
+import ipaddress
 import json
 import os
 import subprocess
@@ -19,6 +20,7 @@ from typing import Any
 
 import pytest
 
+import cloudbr_drift
 from cloudbr.inventory import load_inventory
 from cloudbr.model import Host
 from cloudbr.render import common, rootfs
@@ -32,6 +34,7 @@ E2E = load_inventory(REPO / "tests" / "e2e" / "inventory.yaml")
 LB = E2E.host("e2e-lb-a")  # 192.168.100.34, storage 10.0.100.34 on VLAN 100
 OVS = E2E.host("e2e-ovs-a")
 PROGRAM = Path(onhost.__file__)
+COMPARISON = Path(cloudbr_drift.__file__)
 
 
 # -- what ships ------------------------------------------------------------------------------
@@ -43,6 +46,9 @@ def test_every_tree_ships_the_module_bytes_and_its_plan() -> None:
             assert prog.content == PROGRAM.read_bytes()
             assert prog.mode == 0o755
             assert prog.content.startswith(b"#!/usr/bin/env python3\n")
+            lib = tree[verify_render.COMPARISON_PATH]
+            assert (lib.content, lib.mode) == (COMPARISON.read_bytes(), 0o644)
+            assert f"{onhost.LIB}/{COMPARISON.name}" == verify_render.COMPARISON_PATH
             assert json.loads(tree[verify_render.PLAN_PATH].content) == verify_render.plan(host)
 
 
@@ -51,28 +57,34 @@ def vermin(path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*argv, str(path)], capture_output=True, text=True)
 
 
-def test_program_needs_nothing_newer_than_python_36(tmp_path: Path) -> None:
-    """vermin (static minimum-version analysis) over the shipped file, and the parser in
-    3.6 grammar mode (walrus, positional-only parameters, ... are syntax errors there)."""
-    out = vermin(PROGRAM)
+@pytest.mark.parametrize(
+    ("shipped", "imports"), [(PROGRAM, {"cloudbr_drift"}), (COMPARISON, set())]
+)
+def test_program_needs_nothing_newer_than_python_36(
+    tmp_path: Path, shipped: Path, imports: set[str]
+) -> None:
+    """vermin (static minimum-version analysis) over each shipped file, and the parser in
+    3.6 grammar mode (walrus, positional-only parameters, ... are syntax errors there); the
+    program imports the standard library and its comparison, the comparison the former."""
+    out = vermin(shipped)
     assert out.returncode == 0, out.stdout + out.stderr
     newer = tmp_path / "newer.py"  # the check can fail: 3.7's capture_output, 3.9's removeprefix
     newer.write_text(
         "import subprocess\nsubprocess.run(['x'], capture_output=True)\n'a'.removeprefix('a')\n"
     )
     assert vermin(newer).returncode != 0
-    ast.parse(PROGRAM.read_text(), feature_version=(3, 6))
+    ast.parse(shipped.read_text(), feature_version=(3, 6))
     with pytest.raises(SyntaxError):  # the grammar check can fail
         ast.parse("if (x := 1): pass", feature_version=(3, 6))
     imported = {
         alias.name.split(".")[0]
-        for node in ast.walk(ast.parse(PROGRAM.read_text()))
+        for node in ast.walk(ast.parse(shipped.read_text()))
         if isinstance(node, ast.Import | ast.ImportFrom)
         for alias in (
             node.names if isinstance(node, ast.Import) else [ast.alias(node.module or "")]
         )
     }
-    assert imported <= set(sys.stdlib_module_names), imported - set(sys.stdlib_module_names)
+    assert imported - set(sys.stdlib_module_names) == imports
 
 
 # -- a booted linux-bridge host, written out by hand -----------------------------------------
@@ -147,7 +159,7 @@ class FakeIp:
     def __call__(self, argv: list[str]) -> str:
         self.calls.append(argv)
         if self.fail_json and "-json" in argv:
-            raise onhost.StateError('Option "-json" is unknown, try "ip -help".')
+            raise cloudbr_drift.StateError('Option "-json" is unknown, try "ip -help".')
         if argv[:3] == ["ip", "-json", "addr"]:
             return ip_addr(self.addrs)
         if argv == ["ip", "-o", "addr", "show"]:
@@ -181,8 +193,9 @@ def lb_root(tmp_path: Path) -> Path:
 
 
 def drift_of(root: Path, ip: FakeIp, host: Host = LB) -> list[tuple[str, str]]:
-    state = onhost.read_state(onhost.Source(str(root), ip), ovs=False)
-    return [(d["subject"], d["what"]) for d in onhost.compare(verify_render.plan(host), state)]
+    plan = verify_render.plan(host)
+    state = onhost.read_state(onhost.Source(str(root), ip), plan)
+    return [(d["subject"], d["what"]) for d in cloudbr_drift.compare(plan, state)]
 
 
 def test_booted_host_as_planned_has_no_drift(lb_root: Path) -> None:
@@ -207,8 +220,8 @@ def test_old_iproute2_without_json_reads_the_same(lb_root: Path) -> None:
         ("vlan", [("bond0.100", "id")]),
         ("extra-bond", [("bond9", "bond")]),
         ("dns", [("resolver", "dns servers")]),
-        ("agent", [(onhost.AGENT, "public.network.device")]),
-        ("no-agent", [(onhost.AGENT, "file")]),
+        ("agent", [(cloudbr_drift.AGENT, "public.network.device")]),
+        ("no-agent", [(cloudbr_drift.AGENT, "file")]),
         ("no-bridge", [("cloudbr100", "bridge")]),
     ],
 )
@@ -279,7 +292,7 @@ def test_resolver_behind_systemd_resolved_stub(lb_root: Path) -> None:
 
     def bionic(argv: list[str]) -> str:  # Ubuntu 18.04: no resolvectl yet
         if argv[0] == "resolvectl":
-            raise onhost.StateError("resolvectl: not found")
+            raise cloudbr_drift.StateError("resolvectl: not found")
         return (
             "Link 7 (cloudbr0)\n      Current Scopes: DNS\n         DNS Servers: 192.168.100.5\n"
             "                      192.168.100.6\n          DNS Domain: mycloud.local\n"
@@ -299,8 +312,8 @@ def ovs_drift(db: OvsDb, host: Host) -> list[tuple[str, str]]:
 
     state = onhost.read_ovs(onhost.Source("/", runner))
     plan = verify_render.plan(host)
-    drift = onhost.compare_devices("bond", plan["bonds"], state["bonds"])
-    drift += onhost.compare_devices("bridge", plan["bridges"], state["bridges"])
+    drift = cloudbr_drift.compare_devices("bond", plan["bonds"], state["bonds"])
+    drift += cloudbr_drift.compare_devices("bridge", plan["bridges"], state["bridges"])
     return [(d["subject"], d["what"]) for d in drift]
 
 
@@ -356,10 +369,199 @@ def test_shipped_file_runs_as_a_program(lb_root: Path, tmp_path: Path) -> None:
     plan = tmp_path / "plan.json"
     plan.write_text(json.dumps(verify_render.plan(LB)))
     state = tmp_path / "state.json"
-    state.write_text(json.dumps(onhost.read_state(onhost.Source(str(lb_root), lb_ip()), ovs=False)))
+    state.write_text(
+        json.dumps(onhost.read_state(onhost.Source(str(lb_root), lb_ip()), verify_render.plan(LB)))
+    )
     out = subprocess.run(
         [sys.executable, str(PROGRAM), "--plan", str(plan), "--state", str(state)],
         capture_output=True,
         text=True,
     )
     assert (out.returncode, out.stdout) == (0, "cloudbr-verify e2e-lb-a.e2e.test: no drift\n")
+
+
+def test_the_program_imports_its_comparison_from_the_tree(lb_root: Path, tmp_path: Path) -> None:
+    """As a host runs it: the tree's two files, Debian's own python3 (no cloudbr installed),
+    /usr/local/lib as the tree leaves it (a private mount); paths relative to the working
+    directory, as an operator types them."""
+    tree = rootfs(LB)
+    prog = tmp_path / "cloudbr-verify"
+    prog.write_bytes(tree[verify_render.PROGRAM_PATH].content)
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "cloudbr_drift.py").write_bytes(tree[verify_render.COMPARISON_PATH].content)
+    (tmp_path / "plan.json").write_bytes(tree[verify_render.PLAN_PATH].content)
+    state = onhost.read_state(onhost.Source(str(lb_root), lb_ip()), verify_render.plan(LB))
+    (tmp_path / "state.json").write_text(json.dumps(state))
+    state["bonds"]["bond1"]["members"] = ["eth2"]
+    (tmp_path / "drift.json").write_text(json.dumps(state))
+    place = f"mount -t tmpfs none /usr/local/lib && cp -r {lib} {onhost.LIB}"
+
+    def run(state_file: str, lib_too: bool = True) -> subprocess.CompletedProcess[str]:
+        command = f"/usr/bin/python3 {prog} --plan plan.json --state {state_file}"
+        script = (
+            f"{place} && {command}"
+            if lib_too
+            else f"mount -t tmpfs none /usr/local/lib && {command}"
+        )
+        return subprocess.run(
+            ["unshare", "-m", "sh", "-c", script], cwd=tmp_path, capture_output=True, text=True
+        )
+
+    assert (run("state.json").returncode, run("state.json").stdout) == (
+        0,
+        "cloudbr-verify e2e-lb-a.e2e.test: no drift\n",
+    )
+    assert run("drift.json").returncode == 1
+    assert "ModuleNotFoundError: No module named 'cloudbr_drift'" in run("x", lib_too=False).stderr
+
+
+def test_dumped_state_is_0600_and_holds_only_the_agent_keys_the_plan_checks(
+    lb_root: Path, tmp_path: Path
+) -> None:
+    agent = lb_root / "etc/cloudstack/agent/agent.properties"
+    agent.write_text(agent.read_text() + "keystore.passphrase=S3cretPassphrase\n")
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(verify_render.plan(LB)))
+    dump = tmp_path / "state.json"
+    dump.write_text("old\n")
+    dump.chmod(0o644)  # an earlier dump, or a file made by hand: it does not stay readable
+    argv = ["--plan", str(plan), "--dump-state", str(dump)]
+    assert onhost.main(argv, source=source(lb_root)) == 0
+    assert dump.stat().st_mode & 0o777 == 0o600
+    assert "S3cret" not in dump.read_text()
+    assert set(json.loads(dump.read_text())["agent"]) == set(verify_render.plan(LB)["agent"])
+
+
+def test_odd_bytes_and_unreadable_files_are_no_traceback(
+    lb_root: Path, tmp_path: Path, capsys: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    agent = lb_root / "etc/cloudstack/agent/agent.properties"
+    agent.write_bytes(agent.read_bytes() + b"# r\xe9seau\nzone=\xff\n")  # not UTF-8
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(verify_render.plan(LB)))
+    assert onhost.main(["--plan", str(plan)], source=source(lb_root)) == 0
+    missing_dir = ["--plan", str(plan), "--dump-state", str(tmp_path / "no" / "state.json")]
+    assert onhost.main(missing_dir, source=source(lb_root)) == 2
+    assert capsys.readouterr().err == (
+        f"cloudbr-verify: cannot write {tmp_path}/no/state.json: No such file or directory\n"
+    )
+
+    def refused(path: str, *args: Any, **kwargs: Any) -> Any:
+        if path.endswith("agent.properties"):
+            raise PermissionError(13, "Permission denied", path)
+        return open(path, *args, **kwargs)
+
+    monkeypatch.setattr(onhost, "open", refused, raising=False)  # the agent's file, as a user
+    assert onhost.main(["--plan", str(plan)], source=source(lb_root)) == 2
+    err = capsys.readouterr().err
+    assert (
+        err == f"cloudbr-verify: cannot read the state: {cloudbr_drift.AGENT}: Permission denied\n"
+    )
+
+
+def _plan_text(**change: Any) -> str:
+    plan = verify_render.plan(LB)
+    plan.update(change)
+    return json.dumps(plan)
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        (_plan_text(format=7), "not a cloudbr plan of format 1"),
+        (_plan_text(format=True), "not a cloudbr plan of format 1"),
+        (_plan_text(backend="bogus"), "unknown backend 'bogus'"),
+        (_plan_text(extra=1), "not a cloudbr plan of format 1"),
+        (_plan_text(dns="192.168.100.5"), "not a cloudbr plan of format 1"),
+        (_plan_text(interfaces={"eth0": {"kind": "nic", "mtu": "9000", "addresses": []}}),
+         "not a cloudbr plan of format 1"),
+        ("[]", "not a cloudbr plan of format 1"),
+        (_plan_text().replace('"format": 1', '"format": NaN'), "NaN is not a number"),
+        (_plan_text().replace('"format": 1', '"format": 1, "format": 1'), "a key given twice"),
+        ("{", "Expecting property name"),
+    ],
+    ids=["format", "bool", "backend", "extra", "dns", "mtu", "list", "nan", "twice", "json"],
+)  # fmt: skip
+def test_a_plan_is_parsed_strictly(tmp_path: Path, capsys: Any, text: str, why: str) -> None:
+    plan = tmp_path / "plan.json"
+    plan.write_text(text)
+    assert onhost.main(["--plan", str(plan), "--state", str(plan)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"cloudbr-verify: cannot read the state: {plan}: ")
+    assert why in err
+
+
+def test_a_state_file_is_parsed_strictly(lb_root: Path, tmp_path: Path, capsys: Any) -> None:
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(verify_render.plan(LB)))
+    state = onhost.read_state(onhost.Source(str(lb_root), lb_ip()), verify_render.plan(LB))
+    for change in ({"format": 2}, {"dns": "192.168.100.5"}, {"ovs": []}, {"extra": None}):
+        (tmp_path / "state.json").write_text(json.dumps({**state, **change}))
+        assert onhost.main(["--plan", str(plan), "--state", str(tmp_path / "state.json")]) == 2
+        assert "not a cloudbr state of format 1" in capsys.readouterr().err
+
+
+def _v6_ip(flags: dict[str, bool]) -> FakeIp:
+    """e2e-lb-a with 2001:db8:100::34/64 on cloudbr0 carrying `flags`, and an RA address."""
+    ip = lb_ip()
+    plain = ip_addr
+
+    def addr(argv: list[str]) -> str:
+        if argv[:3] != ["ip", "-json", "addr"]:
+            return FakeIp.__call__(ip, argv)
+        links = json.loads(plain(ip.addrs))
+        for link in links:
+            if link["ifname"] == "cloudbr0":
+                link["addr_info"] += [
+                    {"family": "inet6", "local": "2001:db8:100::34", "prefixlen": 64,
+                     "scope": "global", **flags},
+                    {"family": "inet6", "local": "2001:db8:100:0:5054:ff:fe00:34",
+                     "prefixlen": 64, "scope": "global", "dynamic": True, "mngtmpaddr": True},
+                ]  # fmt: skip
+        return json.dumps(links)
+
+    ip.__call__ = addr  # type: ignore[method-assign]
+    return ip
+
+
+def test_ipv6_from_router_advertisements_is_no_drift_and_a_failed_dad_is_missing(
+    lb_root: Path,
+) -> None:
+    v6 = replace(
+        LB,
+        ipv6=True,
+        bridges=tuple(
+            replace(b, addresses=(*b.addresses, ipaddress.ip_interface("2001:db8:100::34/64")))
+            if b.name == "cloudbr0"
+            else b
+            for b in LB.bridges
+        ),
+    )
+    plan = verify_render.plan(v6)
+    plan["default_routes"].pop("6", None)  # no IPv6 gateway in this plan: an RA may give one
+
+    def drift(flags: dict[str, bool]) -> list[tuple[str, str]]:
+        ip = _v6_ip(flags)
+        state = onhost.read_state(onhost.Source(str(lb_root), lambda argv: ip.__call__(argv)), plan)
+        return [(d["subject"], d["what"]) for d in cloudbr_drift.compare(plan, state)]
+
+    assert drift({}) == []  # the static address, and the RA's (dynamic) left out
+    assert drift({"dadfailed": True, "tentative": True}) == [("cloudbr0", "addresses")]
+
+
+def test_an_ovs_bridge_missing_from_the_kernel_is_drift() -> None:
+    plan = verify_render.plan(OVS)
+    links = {n: {"kind": "other", "mtu": 1500, "master": None} for n in plan["interfaces"]}
+    addresses = {n: s["addresses"] for n, s in plan["interfaces"].items()}
+    state = {"links": links, "addresses": addresses}
+    assert cloudbr_drift.compare_interfaces(plan, state) == []
+    del links["cloudbr100"]
+    assert cloudbr_drift.compare_interfaces(plan, state) == [
+        {
+            "subject": "cloudbr100",
+            "what": "kernel device",
+            "expected": "present",
+            "found": "missing",
+        }
+    ]

@@ -45,6 +45,7 @@ def test_wheel_carries_templates_and_renders(tmp_path: Path) -> None:
         "scripts/apt-image.txt",
     ):
         assert f"cloudbr/image/{name}" in names
+    assert "cloudbr_drift.py" in names  # cloudbr-verify's comparison, a top-level module
     elements = {p.relative_to(REPO) for p in (REPO / "elements").rglob("*") if p.is_file()}
     assert elements
     assert {n for n in names if n.startswith("cloudbr/image/elements/")} == {
@@ -69,8 +70,8 @@ def test_wheel_carries_templates_and_renders(tmp_path: Path) -> None:
     # Run from an unrelated directory with the wheel first on the path: the source checkout
     # must not be what answers.
     probe = (
-        "import cloudbr, cloudbr.templates as t, sys;"
-        "print(cloudbr.__file__); print(t.template_root());"
+        "import cloudbr, cloudbr_drift, cloudbr.templates as t, sys;"
+        "print(cloudbr.__file__); print(cloudbr_drift.__file__); print(t.template_root());"
         "from cloudbr.cli import main;"
         f"sys.exit(main(['render', {str(EXAMPLES / 'lab.yaml')!r}, '-o', {str(tmp_path / 'out')!r}, '-q']))"
     )
@@ -83,7 +84,8 @@ def test_wheel_carries_templates_and_renders(tmp_path: Path) -> None:
         check=False,
     )
     assert res.returncode == 0, res.stderr
-    module_file, root = res.stdout.splitlines()
+    module_file, comparison_file, root = res.stdout.splitlines()
     assert module_file.startswith(str(target))
+    assert comparison_file == str(target / "cloudbr_drift.py")
     assert root == str(target / "cloudbr" / "templates")
     assert (tmp_path / "out" / "kvm-c7-ovs" / "manifest.json").is_file()

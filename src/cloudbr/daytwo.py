@@ -4,9 +4,9 @@ cloudbr.daytwo_args; cloudbr.cli imports this module only to run one of them).""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
+import cloudbr_drift
 from cloudbr import diagram, diff, zone
 from cloudbr.inventory import InventoryError
 from cloudbr.model import Host, Inventory
@@ -25,13 +25,13 @@ def _host(inv: Inventory, name: str) -> Host:
 
 def _verify(inv: Inventory, args: argparse.Namespace) -> int:
     host = _host(inv, args.host)
-    try:
-        state = json.loads(args.state.read_text())
-        drift = onhost.compare(plan_renderer.plan(host), state)
-    except (OSError, ValueError, onhost.StateError) as exc:
-        print(f"cloudbr: cannot read the state {args.state}: {exc}", file=sys.stderr)
+    try:  # as strictly as cloudbr-verify reads it on the host
+        state = cloudbr_drift.load(str(args.state), cloudbr_drift.STATE_SHAPE, "state")
+        drift = cloudbr_drift.compare(plan_renderer.plan(host), state)
+    except cloudbr_drift.StateError as exc:
+        print(f"cloudbr: cannot read the state: {exc}", file=sys.stderr)
         return onhost.EXIT_STATE
-    print(onhost.report(host.fqdn, drift, args.json))
+    print(cloudbr_drift.report(host.fqdn, drift, args.json))
     return onhost.EXIT_DRIFT if drift else onhost.EXIT_OK
 
 

@@ -15,13 +15,17 @@ from cloudbr.model import Host
 from cloudbr.pipeline import render_host
 
 MANIFEST = "manifest.json"
-# crypt(3) hashes ($6$salt$hash, $y$..., $2b$...) and OpenSSH public keys.
-_HASH = re.compile(r"\$(?:[0-9a-z]{1,2})\$[./0-9A-Za-z$]{8,}")
+# crypt(3) hashes ($6$salt$hash, $6$rounds=N$salt$hash, $y$..., $2b$...) and OpenSSH keys.
+_HASH = re.compile(r"\$(?:[0-9a-z]{1,2})\$[./0-9A-Za-z$=,]{8,}")
 _KEY = re.compile(r"\b((?:ssh|sk-ssh|ecdsa-sha2|sk-ecdsa-sha2)-[\w@.-]+) [A-Za-z0-9+/=]{16,}")
 
 
 def mask(text: str) -> str:
     return _KEY.sub(r"\1 ***", _HASH.sub("$*$***", text))
+
+
+def _secrets(text: str) -> list[str]:
+    return _HASH.findall(text) + [m.group(0) for m in _KEY.finditer(text)]
 
 
 @dataclass
@@ -35,11 +39,11 @@ def _disk_files(root: Path) -> dict[str, Path]:
     return {str(p.relative_to(root)): p for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def _text(data: bytes) -> list[str] | None:
+def _text(data: bytes) -> str | None:
     if b"\0" in data:
         return None
     try:
-        return mask(data.decode("utf-8")).splitlines(keepends=True)
+        return data.decode("utf-8")
     except UnicodeDecodeError:
         return None
 
@@ -51,10 +55,14 @@ def _file_diff(label: str, old: bytes, new: bytes, old_mode: int, new_mode: int)
     a, b = _text(old), _text(new)
     if a is None or b is None:
         return [*out, f"binary file {label} differs\n"]
-    diff = list(difflib.unified_diff(a, b, f"a/{label}", f"b/{label}"))
+    masked = (mask(a).splitlines(keepends=True), mask(b).splitlines(keepends=True))
+    diff = list(difflib.unified_diff(*masked, f"a/{label}", f"b/{label}"))
     if not diff:
         return [*out, f"{label}: only masked secrets (password hash or SSH key) differ\n"]
-    return out + [line if line.endswith("\n") else line + "\n" for line in diff]
+    out += [line if line.endswith("\n") else line + "\n" for line in diff]
+    if _secrets(a) != _secrets(b):  # masked alike: the lines above cannot show it
+        out.append(f"{label}: masked secrets (password hash or SSH key) differ too\n")
+    return out
 
 
 def tree_diff(out: Path, name: str, files: FileMap) -> HostDiff:

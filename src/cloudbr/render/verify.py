@@ -1,5 +1,6 @@
 """Day two: the host's plan (what `cloudbr-verify` compares the live host with) and the
-verify program itself, shipped byte for byte from `cloudbr.verify.onhost`.
+verify program itself, shipped byte for byte from `cloudbr.verify.onhost`, with the comparison
+it imports (`cloudbr_drift`, in onhost.LIB).
 
 `plan(host)` is the one derivation of the plan: the on-host program reads it from
 /etc/cloudbr/plan.json, and `cloudbr verify` on the management side computes it from the
@@ -10,17 +11,21 @@ from __future__ import annotations
 
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
+import cloudbr_drift
 from cloudbr import jsondump
 from cloudbr.files import File, FileMap, Role
 from cloudbr.model import Backend, Host
 from cloudbr.render.common import agent_settings
 from cloudbr.topology import bridge_mtu, nic_mtu
+from cloudbr.verify import onhost
 
 NAME = "verify"
 PLAN_PATH = "/etc/cloudbr/plan.json"
 PROGRAM_PATH = "/usr/local/sbin/cloudbr-verify"
+COMPARISON_PATH = f"{onhost.LIB}/cloudbr_drift.py"
 PLAN_FORMAT = 1
 
 
@@ -104,9 +109,16 @@ def program() -> bytes:
     return resources.files("cloudbr.verify").joinpath("onhost.py").read_bytes()
 
 
+@cache
+def comparison() -> bytes:
+    """The comparison module the program imports (`cloudbr_drift`), as installed."""
+    return Path(cloudbr_drift.__file__).read_bytes()
+
+
 def render(host: Host) -> FileMap:
     text = jsondump.dumps(plan(host), indent=1)
     return {
         PLAN_PATH: File.text(text, renderer=NAME, role=Role.VERIFY_PLAN),
         PROGRAM_PATH: File(program(), 0o755, NAME, Role.PROGRAM),
+        COMPARISON_PATH: File(comparison(), 0o644, NAME, Role.PROGRAM),
     }

@@ -3,7 +3,8 @@
 (/etc/cloudbr/plan.json) and report every difference. Exit 0: no drift, 1: drift, 2: the state
 cannot be read. `--dump-state FILE` writes the state for `cloudbr verify INVENTORY --host NAME
 --state FILE`, the same comparison on the management side. Python 3.6+ standard library only:
-it runs on the stock python3 of CentOS 7 and Ubuntu 18.04 (3.6) up to Ubuntu 24.04 (3.12).
+it runs on the stock python3 of CentOS 7 and Ubuntu 18.04 (3.6) up to Ubuntu 24.04 (3.12). The
+comparison itself is the module cloudbr_drift, which the tree puts in LIB.
 """
 
 import argparse
@@ -16,23 +17,33 @@ from subprocess import PIPE
 from typing import Any, Callable, Dict, List, Optional
 
 PLAN = "/etc/cloudbr/plan.json"
-AGENT = "/etc/cloudstack/agent/agent.properties"
+# The comparison, shared with `cloudbr verify`: a module of the cloudbr package, and on the
+# host a file of the tree in LIB.
+LIB = "/usr/local/lib/cloudbr"
+if __name__ == "__main__":  # the host's program: the comparison of its own tree comes first
+    sys.path.insert(0, LIB)
+from cloudbr_drift import (  # noqa: E402 - after the path it may need
+    AGENT,
+    PLAN_SHAPE,
+    STATE_SHAPE,
+    State,
+    StateError,
+    compare,
+    load,
+    report,
+)
+
 EXIT_OK, EXIT_DRIFT, EXIT_STATE = 0, 1, 2
-# Devices CloudStack, libvirt and OVS create while the host runs (and VLANs on them): no drift.
-RUNTIME = re.compile(r"^(cloud0|ovs-system|vnet\d+|virbr\d+(-nic)?|cloudVirBr\d+|br.+-\d+)$")
-
-State = Dict[str, Any]
-Drift = Dict[str, Any]
 Runner = Callable[[List[str]], str]
-
-
-class StateError(Exception):
-    """The live state (or a state file) cannot be read."""
 
 
 def run(argv: List[str]) -> str:
     try:
-        proc = subprocess.run(argv, stdout=PIPE, stderr=PIPE, universal_newlines=True, timeout=30)
+        # UTF-8, undecodable bytes replaced: a C locale (3.6 reads ASCII) or an odd byte in a
+        # name must not stop the report.
+        proc = subprocess.run(
+            argv, stdout=PIPE, stderr=PIPE, encoding="utf-8", errors="replace", timeout=30
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise StateError("{}: {}".format(argv[0], exc)) from exc
     if proc.returncode != 0:
@@ -53,8 +64,11 @@ class Source:
     def read(self, path: str) -> Optional[str]:
         if not os.path.isfile(self.path(path)):
             return None
-        with open(self.path(path)) as fh:
-            return fh.read()
+        try:
+            with open(self.path(path), encoding="utf-8", errors="replace") as fh:
+                return fh.read()
+        except OSError as exc:  # e.g. the agent's 0600 file, read by another user
+            raise StateError("{}: {}".format(path, exc.strerror)) from exc
 
     def listdir(self, path: str) -> List[str]:
         real = self.path(path)
@@ -111,7 +125,13 @@ def read_bonds(src: Source, links: Dict[str, Dict[str, Any]]) -> Dict[str, Dict[
     return out
 
 
-ADDR_TEXT = re.compile(r"^\d+:\s+(\S+)\s+inet6?\s+(\S+)\s.*\bscope\s+(\S+)")
+ADDR_TEXT = re.compile(r"^\d+:\s+(\S+)\s+(inet6?)\s+(\S+)\s.*\bscope\s+(\S+)")
+
+
+def _configured(family: str, flags: Any) -> bool:
+    """Not an address whose DAD failed (unusable), nor IPv6 that router advertisements or
+    DHCPv6 gave (`dynamic`): no plan names those; a default route from an RA still counts."""
+    return "dadfailed" not in flags and not (family == "inet6" and "dynamic" in flags)
 
 
 def read_addresses(src: Source) -> Dict[str, List[str]]:
@@ -122,15 +142,17 @@ def read_addresses(src: Source) -> Dict[str, List[str]]:
             out[link["ifname"]] = [
                 "{}/{}".format(a["local"], a["prefixlen"])
                 for a in link.get("addr_info", [])
-                if "local" in a and a.get("scope") == "global"
+                if "local" in a
+                and a.get("scope") == "global"
+                and _configured(a.get("family", ""), [k for k, v in a.items() if v is True])
             ]
         return out
     except StateError:
         text = src.cmd(["ip", "-o", "addr", "show"])
     for line in text.splitlines():
         m = ADDR_TEXT.match(line)
-        if m and m.group(3) == "global":
-            out.setdefault(m.group(1), []).append(m.group(2))
+        if m and m.group(4) == "global" and _configured(m.group(2), line.split()):
+            out.setdefault(m.group(1), []).append(m.group(3))
     return out
 
 
@@ -170,12 +192,13 @@ def read_dns(src: Source) -> List[str]:
     return list(dict.fromkeys(w for ln in text.splitlines() for w in ln.split(":", 1)[-1].split()))
 
 
-def read_agent(src: Source) -> Optional[Dict[str, str]]:
+def read_agent(src: Source, keys: Any) -> Optional[Dict[str, str]]:
+    """The agent's settings the plan checks, and no other (the file holds secrets too)."""
     text = src.read(AGENT)
     if text is None:
         return None
     pairs = [line.split("=", 1) for line in text.splitlines() if "=" in line]
-    return {k.strip(): v.strip() for k, v in pairs if not k.lstrip().startswith("#")}
+    return {k.strip(): v.strip() for k, v in pairs if k.strip() in keys}
 
 
 def _ovs_value(value: Any) -> Any:
@@ -228,7 +251,7 @@ def read_ovs(src: Source) -> Dict[str, Any]:
     return {"bridges": bridges, "bonds": bonds}
 
 
-def read_state(src: Source, ovs: bool) -> State:
+def read_state(src: Source, plan: Dict[str, Any]) -> State:
     links = read_links(src)
     return {
         "format": 1,
@@ -242,127 +265,22 @@ def read_state(src: Source, ovs: bool) -> State:
             if link["kind"] == "bridge"
         },
         "vlans": read_vlans(src),
-        "ovs": read_ovs(src) if ovs else None,
+        "ovs": read_ovs(src) if plan["backend"] == "ovs" else None,
         "dns": read_dns(src),
-        "agent": read_agent(src),
+        "agent": read_agent(src, plan["agent"]),
     }
 
 
-def _drift(subject: str, what: str, expected: Any, found: Any) -> Drift:
-    return {"subject": subject, "what": what, "expected": expected, "found": found}
-
-
-def _compare_set(subject: str, what: str, want: List[str], have: List[str]) -> List[Drift]:
-    same = set(want) == set(have)
-    return [] if same else [_drift(subject, what, sorted(want), sorted(have))]
-
-
-def compare_devices(kind: str, want: Dict[str, Any], have: Dict[str, Any]) -> List[Drift]:
-    """Bonds, bridges or VLANs: each planned one present with the planned properties, and
-    no others (run-time devices aside)."""
-    out = []
-    for name, spec in sorted(want.items()):
-        got = have.get(name)
-        if got is None:
-            out.append(_drift(name, kind, "present", "missing"))
-            continue
-        for key, value in sorted(spec.items()):
-            if key in ("members", "ports"):
-                ports = [p for p in got.get(key, []) if not RUNTIME.match(p)]
-                out += _compare_set(name, key, value, ports)
-            elif got.get(key) != value:
-                out.append(_drift(name, key, value, got.get(key)))
-        # Linux active-backup bonds name their active member (OVS bonds are not read).
-        active_backup = "active" in got and got.get("mode") == "active-backup"
-        if active_backup and got["active"] not in got.get("members", []):
-            out.append(_drift(name, "active member", "one of members", got["active"]))
-    for name in sorted(set(have) - set(want)):
-        if not RUNTIME.match(name):
-            out.append(_drift(name, kind, "absent", "present"))
-    return out
-
-
-def compare_interfaces(plan: Dict[str, Any], state: State) -> List[Drift]:
-    out = []
-    links, addresses = state["links"], state["addresses"]
-    for name, spec in sorted(plan["interfaces"].items()):
-        link = links.get(name)
-        if link is None:
-            if spec["kind"] == "nic":  # bonds, bridges, VLANs: reported by their own checks
-                out.append(_drift(name, "nic", "present", "missing"))
-            continue
-        if spec["mtu"] is not None and link.get("mtu") != spec["mtu"]:
-            out.append(_drift(name, "mtu", spec["mtu"], link.get("mtu")))
-        have = addresses.get(name, [])
-        if plan["ipv6"] and not any(":" in a for a in spec["addresses"]):
-            have = [a for a in have if ":" not in a]  # autoconfigured IPv6 is not drift
-        out += _compare_set(name, "addresses", spec["addresses"], have)
-    return out
-
-
-def compare(plan: Dict[str, Any], state: State) -> List[Drift]:
-    """Every difference between the plan and a state (live or from a state file)."""
-    try:
-        out = compare_interfaces(plan, state)
-        bonds, bridges = state["bonds"], state["bridges"]
-        if plan["backend"] == "ovs":
-            if not state.get("ovs"):
-                raise StateError("state has no Open vSwitch section")
-            out += compare_devices("linux bond", {}, bonds)
-            out += compare_devices("linux bridge", {}, bridges)
-            bonds, bridges = state["ovs"]["bonds"], state["ovs"]["bridges"]
-        out += compare_devices("bond", plan["bonds"], bonds)
-        out += compare_devices("bridge", plan["bridges"], bridges)
-        masters = {n: link.get("master") or "" for n, link in state["links"].items()}
-        vlans = {n: v for n, v in state["vlans"].items() if not RUNTIME.match(masters.get(n, ""))}
-        out += compare_devices("vlan", plan["vlans"], vlans)
-        for family, want in sorted(plan["default_routes"].items()):
-            have = state["routes"].get(family)
-            if want != have:
-                out.append(_drift("default route", "IPv" + family, want, have))
-        out += _compare_set("resolver", "dns servers", plan["dns"], state["dns"])
-        return out + compare_agent(plan["agent"], state["agent"])
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise StateError("malformed plan or state: {!r}".format(exc)) from exc
-
-
-def compare_agent(want: Dict[str, str], have: Optional[Dict[str, str]]) -> List[Drift]:
-    if have is None:
-        return [_drift(AGENT, "file", "present", "missing")]
-    return [
-        _drift(AGENT, key, value, have.get(key))
-        for key, value in sorted(want.items())
-        if have.get(key) != value
-    ]
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, list):
-        return ",".join(str(v) for v in value) or "(none)"
-    if isinstance(value, dict):
-        return " ".join("{}={}".format(k, v) for k, v in sorted(value.items()))
-    return "(none)" if value is None else str(value)
-
-
-def report(host: str, drift: List[Drift], as_json: bool) -> str:
-    """A table for people (or one "no drift" line), JSON for tools."""
-    if as_json:
-        return json.dumps({"host": host, "ok": not drift, "drift": drift}, indent=1)
-    if not drift:
-        return "cloudbr-verify {}: no drift".format(host)
-    rows = [("SUBJECT", "WHAT", "EXPECTED", "FOUND")]
-    rows += [(d["subject"], d["what"], _cell(d["expected"]), _cell(d["found"])) for d in drift]
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    lines = ["  ".join([c.ljust(w) for c, w in zip(r, widths)] + [r[3]]) for r in rows]
-    head = "cloudbr-verify {}: {} difference{}".format(host, len(drift), "s"[: len(drift) - 1])
-    return "\n".join([head, *lines])
-
-
-def _load(path: str) -> Any:
-    try:
-        return json.loads(Source().read(path) or "")
-    except ValueError as exc:
-        raise StateError("{}: missing or not JSON".format(path)) from exc
+def _dump(path: str, state: State) -> None:
+    """The state, 0600 (it names the host's devices and addresses)."""
+    text = json.dumps(state, indent=1, sort_keys=True) + "\n"
+    if path == "-":
+        sys.stdout.write(text)
+        return
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_CREAT
+    with open(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -378,17 +296,21 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Optional[List[str]] = None, source: Optional[Source] = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        plan = _load(args.plan)
-        ovs = plan.get("backend") == "ovs"
-        state = _load(args.state) if args.state else read_state(source or Source(), ovs)
+        plan = load(args.plan, PLAN_SHAPE, "plan")
+        state = load(args.state, STATE_SHAPE, "state") if args.state else None
+        state = state or read_state(source or Source(), plan)
         if args.dump_state:
-            target = 1 if args.dump_state == "-" else args.dump_state  # 1: stdout, left open
-            with open(target, "w", closefd=target != 1) as fh:
-                fh.write(json.dumps(state, indent=1, sort_keys=True) + "\n")
+            _dump(args.dump_state, state)
             return EXIT_OK
         drift = compare(plan, state)
     except StateError as exc:
         print("cloudbr-verify: cannot read the state: {}".format(exc), file=sys.stderr)
+        return EXIT_STATE
+    except OSError as exc:  # the dump
+        print(
+            "cloudbr-verify: cannot write {}: {}".format(args.dump_state, exc.strerror),
+            file=sys.stderr,
+        )
         return EXIT_STATE
     print(report(str(plan.get("host", "")), drift, args.json))
     return EXIT_DRIFT if drift else EXIT_OK
