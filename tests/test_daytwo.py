@@ -11,6 +11,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import urllib.parse
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import yaml
 
 from cloudbr import zone
 from cloudbr.cli import main
-from cloudbr.inventory import load_inventory
+from cloudbr.inventory import load_inventory, parse_inventory
 from cloudbr.model import Backend
 from tests.conftest import EXAMPLES, REPO
 from tests.test_verify_onhost import LB, booted_lb, lb_ip
@@ -285,3 +286,17 @@ def test_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
     assert rc == 0
     assert "rendering" not in text  # a bar only for large inventories
     shutil.rmtree(tmp_path / "tty")
+
+
+def test_zone_brackets_an_ipv6_management_address() -> None:
+    text = (
+        "site: {domain: lab.test, distro: el9, ipv6: true}\n"
+        "hosts:\n  - {hostname: v6only, address6: 2001:db8::25/64, gateway6: 2001:db8::1}\n"
+    )
+    (add_host,) = [
+        p
+        for api, p in cmk_commands(zone.script(parse_inventory(text, "v6.yaml")))
+        if api == "addHost"
+    ]
+    assert add_host["url"] == "http://[2001:db8::25]"
+    assert urllib.parse.urlsplit(add_host["url"]).hostname == "2001:db8::25"

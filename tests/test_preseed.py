@@ -455,3 +455,24 @@ def test_a_tree_too_large_for_the_late_command_is_refused_at_its_host(
         "cloudbr: 1 problem; nothing written",
     ]
     assert list(out.iterdir()) == []
+
+
+def test_the_install_address_is_the_bridges_ipv4_wherever_it_is_listed() -> None:
+    """netcfg gets the IPv4 address the PXE entry's url= and dnsmasq use, not an IPv6 one
+    listed before it (d-i would then fetch its preseed from an address it does not have)."""
+    text = """\
+site: {domain: lab.test, distro: debian12, ipv6: true}
+hosts:
+  - hostname: v6first
+    traffic_labels: {management: cloudbr0, guest: cloudbr0, public: cloudbr0, storage: cloudbr0}
+    topology:
+      nics: [{name: eth0}]
+      bonds: []
+      bridges:
+        - {name: cloudbr0, uplink: eth0, addresses: [2001:db8::21/64, 10.1.0.21/24], gateway: 10.1.0.1}
+"""
+    host = parse_inventory(text, "v6first.yaml").hosts[0]
+    answers = {a.question: a.value for a in preseed.network_answers(host)}
+    assert answers["netcfg/get_ipaddress"] == "10.1.0.21"
+    assert answers["netcfg/get_netmask"] == "255.255.255.0"
+    assert answers["netcfg/get_gateway"] == "10.1.0.1"

@@ -126,6 +126,21 @@ def test_range_rules() -> None:
         "network 10.1.0.0/24",
         "inv.yaml:6:43: site.pxe.dhcp.range.end: range end 10.1.0.10 is below its start 10.2.0.20",
     ]
+    # Hosts that do not PXE-install, and the boot server itself, are not for lease either.
+    hosts = (
+        '  - hostname: kvm1\n    address: 10.1.0.21/24\n    macs: {eth0: "52:54:00:00:00:21"}\n'
+        "  - hostname: kvm2\n    address: 10.1.0.205/24\n"
+    )
+    low = "hosts: [kvm1]\ndhcp: {range: {start: 10.1.0.1, end: 10.1.0.20}}\n"
+    high = "hosts: [kvm1]\ndhcp: {range: {start: 10.1.0.200, end: 10.1.0.250}}\n"
+    assert errors(doc(low, hosts)) == [
+        "inv.yaml:5:13: site.pxe.server: address 10.1.0.2 is inside site.pxe.dhcp.range "
+        "(10.1.0.1-10.1.0.20): dnsmasq could lease it to another machine"
+    ]
+    assert errors(doc(high, hosts)) == [
+        "inv.yaml:13:14: hosts[1].address: address 10.1.0.205 is inside site.pxe.dhcp.range "
+        "(10.1.0.200-10.1.0.250): dnsmasq could lease it to another machine"
+    ]
     proxy = "dhcp: {mode: proxy, range: {start: 10.1.0.200, end: 10.1.0.210}}\n"
     assert errors(doc(proxy)) == [
         "inv.yaml:6:32: site.pxe.dhcp.range: a proxy-DHCP server hands out no addresses: "
@@ -272,3 +287,12 @@ def test_a_host_named_boot_needs_the_path_secret() -> None:
     ]
     secret = doc('path_secret: "0123456789abcdef0123456789abcdef"\n', hosts=hosts)
     assert parse_inventory(secret, "inv.yaml").hosts[0].hostname == "boot"
+
+
+def test_a_host_may_not_have_the_boot_servers_address() -> None:
+    hosts = '  - hostname: kvm1\n    address: 10.1.0.2/24\n    macs: {eth0: "52:54:00:00:00:21"}\n'
+    assert errors(doc(hosts=hosts)) == [
+        "inv.yaml:8:14: hosts[0].address: host kvm1 PXE-installs (site.pxe): 10.1.0.2 is the "
+        "boot server's own address (site.pxe.server): nginx, which serves a document to its "
+        "host's address, would serve this one to anything running on the boot server"
+    ]

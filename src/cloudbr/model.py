@@ -322,8 +322,10 @@ class Host:
 
     @property
     def primary_address(self) -> IPInterface | None:
-        addrs = self.primary_bridge.addresses
-        return addrs[0] if addrs else None
+        """The management address installers and CloudStack use: the bridge's first IPv4,
+        wherever it is listed (the PXE entries and dnsmasq take that one), else its first."""
+        bridge = self.primary_bridge
+        return next(iter(bridge.ipv4), None) or next(iter(bridge.addresses), None)
 
     @property
     def addresses(self) -> tuple[IPInterface, ...]:

@@ -66,7 +66,8 @@ def _section(labels: TrafficLabels, hosts: list[Host], suffix: str) -> tuple[lis
             )
         )
         creds = 'username="$HOST_USERNAME" password="$HOST_PASSWORD"'
-        lines.append(f"cmk add host {ids} hypervisor=KVM url=http://{addr.ip} {creds}  # {h.fqdn}")
+        url = f"http://[{addr.ip}]" if addr.version == 6 else f"http://{addr.ip}"
+        lines.append(f"cmk add host {ids} hypervisor=KVM url={url} {creds}  # {h.fqdn}")
     needed |= {_var(v, suffix if v == "CLUSTER_ID" else "") for v in HOST_VARS}
     return lines, needed
 

@@ -27,7 +27,10 @@ LOADERS: dict[PxeLoader, dict[str, str]] = {
 }
 # RFC 4578 client architectures: 0 BIOS, 7 and 9 x86-64 UEFI.
 EFI64_ARCHES = (7, 9)
-PXE_CSA = {"bios": "x86PC", "efi64": "X86-64_EFI"}
+# proxy-DHCP's pxe-service matches one architecture exactly, by dnsmasq's name for it:
+# x86-64_EFI is 7 and BC_EFI 9 there (RFC 4578 names them the other way round), and x86-64
+# firmware and iPXE's EFI build (9) send either, so both.
+PXE_CSA = {"bios": ("x86PC",), "efi64": ("x86-64_EFI", "BC_EFI")}
 
 
 def _tag(host: str) -> str:
@@ -53,8 +56,10 @@ def _dhcp_lines(site: PxeSite, pairs: Pairs) -> list[str]:
     else:
         start, end = site.dhcp_range
         lines += [
-            "# Other machines get an address from the range, but no boot file.",
+            "# Other machines get an address from the range, but no boot file, and no router",
+            "# (dnsmasq would name itself; the hosts below get their own gateway).",
             f"dhcp-range={start},{end},{net.netmask},{site.lease_time}",
+            "dhcp-option=option:router",
         ]
     for e, host in pairs:
         name = e.host.hostname
@@ -79,11 +84,12 @@ def _boot_lines(site: PxeSite) -> list[str]:
     if site.dhcp_mode is PxeDhcpMode.PROXY:
         lines.append("dhcp-ignore=tag:!known")
         ipxe = site.loader is PxeLoader.IPXE
-        for kind, csa in PXE_CSA.items():
-            first = "tag:!ipxe," if ipxe else ""
-            lines.append(f'pxe-service={first}{csa},"cloudbr install",{loaders[kind]}')
-            if ipxe:
-                lines.append(f'pxe-service=tag:ipxe,{csa},"cloudbr install",{chain}')
+        for kind, names in PXE_CSA.items():
+            for csa in names:
+                first = "tag:!ipxe," if ipxe else ""
+                lines.append(f'pxe-service={first}{csa},"cloudbr install",{loaders[kind]}')
+                if ipxe:
+                    lines.append(f'pxe-service=tag:ipxe,{csa},"cloudbr install",{chain}')
         return lines
     if site.loader is PxeLoader.IPXE:
         lines += [

@@ -232,14 +232,7 @@ class _PxeResolver:
                 "(DHCP and the boot entries are keyed by it)",
             )
         address = next(iter(host.primary_bridge.ipv4), None)
-        if address is None:
-            self.err(path, f"{prefix}: the install network is IPv4: set an IPv4 'address'")
-        elif self.pxe.dhcp.mode is PxeDhcpMode.DHCP and address.ip not in self.network:
-            self.err(
-                (*path, "address"),
-                f"{prefix}: {address.ip} is outside the provisioning network {self.network} "
-                "of site.pxe.server, where dnsmasq hands out the install address",
-            )
+        self.check_address(address, path, prefix)
         if host.distro not in DEFAULT_INSTALLERS:
             return None  # reported by the host's resolver: distro not supported yet
         installer = platforms.get(host.distro).installer
@@ -255,7 +248,30 @@ class _PxeResolver:
             return None
         return PxeHost(hostname=host.hostname, mac=mac, nic=nic, address=address)
 
-    def check_range(self, addresses: list[tuple[ipaddress.IPv4Address, Path]]) -> None:
+    def check_address(
+        self, address: ipaddress.IPv4Interface | None, path: Path, prefix: str
+    ) -> None:
+        if address is None:
+            self.err(path, f"{prefix}: the install network is IPv4: set an IPv4 'address'")
+        elif self.pxe.dhcp.mode is PxeDhcpMode.DHCP and address.ip not in self.network:
+            self.err(
+                (*path, "address"),
+                f"{prefix}: {address.ip} is outside the provisioning network {self.network} "
+                "of site.pxe.server, where dnsmasq hands out the install address",
+            )
+        elif address.ip == ipaddress.IPv4Interface(self.pxe.server).ip:
+            self.err(
+                (*path, "address"),
+                f"{prefix}: {address.ip} is the boot server's own address (site.pxe.server): "
+                "nginx, which serves a document to its host's address, would serve this one "
+                "to anything running on the boot server",
+            )
+
+    def check_range(
+        self,
+        addresses: list[tuple[ipaddress.IPv4Address, Path]],
+        others: list[tuple[ipaddress.IPv4Address, Path]],
+    ) -> None:
         rng = self.pxe.dhcp.range
         path: Path = ("site", "pxe", "dhcp", "range")
         if rng is None:
@@ -269,18 +285,33 @@ class _PxeResolver:
                 self.err((*path, key), f"{ip} is outside the provisioning network {self.network}")
         if start > end:
             self.err((*path, "end"), f"range end {end} is below its start {start}")
-        for ip, hpath in addresses:
-            if start <= ip <= end:
-                self.err(
-                    hpath,
-                    f"install address {ip} is inside site.pxe.dhcp.range ({start}-{end}): "
-                    "dnsmasq could lease it to another machine",
-                )
+        server = [(ipaddress.IPv4Interface(self.pxe.server).ip, ("site", "pxe", "server"))]
+        for what, found in (("install address", addresses), ("address", [*others, *server])):
+            for ip, hpath in found:
+                if start <= ip <= end:
+                    self.err(
+                        hpath,
+                        f"{what} {ip} is inside site.pxe.dhcp.range ({start}-{end}): "
+                        "dnsmasq could lease it to another machine",
+                    )
+
+    def others(self, pxe_hosts: list[PxeHost]) -> list[tuple[ipaddress.IPv4Address, Path]]:
+        """The other hosts' IPv4 addresses on the provisioning network (a range must not
+        hold them either)."""
+        pxe_names = {h.hostname for h in pxe_hosts}
+        return [
+            (a.ip, ("hosts", i, "address") if self.hosts_in[i].address else ("hosts", i))
+            for i, host in enumerate(self.hosts)
+            if host.hostname not in pxe_names
+            for bridge in host.bridges
+            for a in bridge.ipv4
+            if a.ip in self.network
+        ]
 
     def resolve(self) -> PxeSite:
         pxe = self.pxe
         hosts = [h for h in (self.pxe_host(i) for i in self.selected()) if h is not None]
-        self.check_range([(h.address.ip, self.address_path(h)) for h in hosts])
+        self.check_range([(h.address.ip, self.address_path(h)) for h in hosts], self.others(hosts))
         distros = sorted({self.hosts[self.index(h)].distro for h in hosts})
         installers = {d: DEFAULT_INSTALLERS[d] for d in distros if d in DEFAULT_INSTALLERS}
         for d, files in pxe.installers.items():
