@@ -86,7 +86,11 @@ def compare(plan: Dict[str, Any], state: State) -> List[Drift]:
             out += compare_devices("linux bridge", {}, bridges)
             bonds, bridges = state["ovs"]["bonds"], state["ovs"]["bridges"]
         out += compare_devices("bond", plan["bonds"], bonds)
-        out += compare_devices("bridge", plan["bridges"], bridges)
+        gone = compare_devices("bridge", plan["bridges"], bridges)
+        # A bridge missing from ovsdb is missing from the kernel too: said once.
+        missing = {d["subject"] for d in gone if d["found"] == "missing"}
+        out = [d for d in out if d["what"] != "kernel device" or d["subject"] not in missing]
+        out += gone
         masters = {n: link.get("master") or "" for n, link in state["links"].items()}
         vlans = {n: v for n, v in state["vlans"].items() if not RUNTIME.match(masters.get(n, ""))}
         out += compare_devices("vlan", plan["vlans"], vlans)

@@ -193,7 +193,7 @@ CASES: list[tuple[str, str, list[str]]] = [
         "keyboard-option",
         host("    installer: {keyboard: -us}\n"),
         [
-            "inv.yaml:7:27: hosts[0].installer.keyboard: String should match pattern '^[a-z]{2,8}(-[a-z0-9]+)?$' (got '-us')",
+            "inv.yaml:7:27: hosts[0].installer.keyboard: '-us' is not an XKB keyboard layout (did you mean 'us'?): give one of xkb-data's layouts (us, gb, de, fr, ...); variants are not supported",
         ],
     ),
     (

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import ctypes
+import subprocess
 import textwrap
 from pathlib import Path
 from textwrap import dedent as dd
 
 import pytest
 
-from cloudbr.inventory import InventoryError, parse_inventory
+from cloudbr.inventory import InventoryError, parse_inventory, xkb
 from cloudbr.model import Backend, BondMode, DeviceKind, Uplink
 
 SITE = """\
@@ -320,6 +322,21 @@ CASES: list[tuple[str, str, str]] = [
             """)
         ),
         "inv.yaml:10:57: hosts[0].topology.bonds[0].mtu: MTU 9000 of 'bond0' is above the MTU 1500 of its parent 'eth0'",
+    ),
+    (
+        "IPv6 below 1280",
+        host(
+            dd("""\
+            address6: 2001:db8::20/64
+            topology:
+              nics: [{name: eth0, mtu: 1000}, {name: eth1, mtu: 1000}]
+              bonds: [{name: bond0, members: [eth0, eth1], mtu: 1000}]
+              bridges: [{name: cloudbr0, uplink: bond0}]
+            traffic_labels: {public: cloudbr0}
+            """),
+            site=SITE + "  ipv6: true\n",
+        ),
+        "inv.yaml:11:17: hosts[0].topology.bridges[0]: bridge 'cloudbr0' carries IPv6 (2001:db8::20/64) with an MTU of 1000 (that of 'bond0' below it): IPv6 needs at least 1280 (RFC 8200), and the kernel takes IPv6 off a device below it",
     ),
     (
         "hostname not a DNS name",
@@ -674,3 +691,64 @@ def test_netplan_and_networkmanager_take_any_vlan_name() -> None:
 )
 def test_values_a_renderer_or_installer_could_not_use(body: str, expected: str) -> None:
     assert one_error(host(OK_HOST + body)) == expected
+
+
+@pytest.mark.parametrize(("mtu", "accepted"), [(1279, False), (1280, True)])
+def test_the_kernel_takes_ipv6_off_a_device_below_1280(mtu: int, accepted: bool) -> None:
+    """The consumer behind the rule: Linux, in a network namespace of this test."""
+    script = (
+        f"ip link add cloudbr0 type bridge && ip link set cloudbr0 mtu {mtu} up && "
+        "ip addr add 2001:db8::20/64 dev cloudbr0"
+    )
+    res = subprocess.run(["unshare", "-n", "sh", "-c", script], capture_output=True, text=True)
+    assert (res.returncode == 0) == accepted, res.stderr
+
+
+def test_keyboard_layouts_are_those_of_xkb_data() -> None:
+    """The consumer's own list: xkb-data's rules/base.lst (the names anaconda's --xlayouts,
+    subiquity and debian-installer take), without its `custom` placeholder."""
+    text = Path("/usr/share/X11/xkb/rules/base.lst").read_text()
+    section = text.split("! layout\n", 1)[1].split("\n!", 1)[0]
+    listed = {line.split()[0] for line in section.splitlines() if line.strip()}
+    assert listed - {"custom"} == xkb.XKB_LAYOUTS
+
+
+@pytest.mark.parametrize(
+    ("value", "hint"),
+    [("de-nodeadkeys", " (did you mean 'de'?)"), ("uk", " (did you mean 'gb'?)"), ("zz", "")],
+)
+def test_a_keyboard_that_is_no_xkb_layout_is_refused(value: str, hint: str) -> None:
+    doc = (
+        SITE
+        + f"  installer: {{keyboard: {value}}}\nhosts:\n  - {{hostname: h1, address: 10.0.0.5/24}}\n"
+    )
+    assert errors(doc) == [
+        f"inv.yaml:4:25: site.installer.keyboard: {value!r} is not an XKB keyboard layout{hint}: "
+        "give one of xkb-data's layouts (us, gb, de, fr, ...); variants are not supported"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("rounds", "ok"),
+    [("999", False), ("01000", False), ("1000", True), ("5000", True), ("1000000000", False)],
+)
+def test_sha512_rounds_are_what_libxcrypt_takes(rounds: str, ok: bool) -> None:
+    """The consumer: this system's crypt(3) (libxcrypt, as Debian 12 and EL8/9 have it)
+    fails (`*0`) for every rounds= the rule refuses, and hashes with the others."""
+    libcrypt = ctypes.CDLL("libcrypt.so.1")
+    libcrypt.crypt.restype = ctypes.c_char_p
+    salt = f"$6$rounds={rounds}$cloudbrsalt$"
+    hashed = (libcrypt.crypt(b"pw", salt.encode()) or b"*").decode()
+    assert (not hashed.startswith("*")) == ok
+    value = f"$6$rounds={rounds}$cloudbrsalt$" + "x" * 86 if not ok else hashed
+    doc = (
+        SITE
+        + f'  access: {{root_password_hash: "{value}"}}\nhosts:\n  - {{hostname: h1, address: 10.0.0.5/24}}\n'
+    )
+    if ok:
+        parse_inventory(doc, "inv.yaml")
+    else:
+        assert errors(doc) == [
+            "inv.yaml:4:32: site.access.root_password_hash: rounds= must be 1000-999999999, without "
+            "leading zeros: libxcrypt refuses any other, so the password would never match"
+        ]

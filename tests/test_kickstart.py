@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pykickstart.constants import KS_SCRIPT_POST
 from pykickstart.parser import KickstartParser
-from pykickstart.version import RHEL7, makeVersion
+from pykickstart.version import RHEL7, RHEL8, RHEL9, makeVersion
 
 from cloudbr import pipeline, platforms
 from cloudbr.carriers import kickstart
@@ -54,7 +54,7 @@ hosts:
       install_agent: true
       disk: vda
       timezone: Europe/Oslo
-      keyboard: de-nodeadkeys
+      keyboard: de
     access:
       ssh_authorized_keys:
         - ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPbRgvd4ZMKHmtc3QdnB1dwJQ4+Ql5LL7nIOfX0sFCM3 a@b
@@ -105,8 +105,8 @@ def kickstart_text(host: Host, tree: FileMap | None = None) -> str:
     return f.content.decode()
 
 
-def parsed(text: str) -> Any:
-    handler = makeVersion(RHEL7)
+def parsed(text: str, version: int = RHEL7) -> Any:
+    handler = makeVersion(version)
     KickstartParser(handler).readKickstartFromString(text)
     return handler
 
@@ -375,6 +375,23 @@ def test_install_network_uses_the_management_nic() -> None:
 
     vl = parsed(kickstart_text(host_named("ks-vlan"))).network.network[0]
     assert (vl.device, vl.vlanid, vl.ip) == ("eth0", "200", "198.51.100.7")
+
+
+@pytest.mark.parametrize("distro", ["centos7", "el8", "el9"])
+def test_an_ipv6_only_host_turns_ipv4_off(distro: str) -> None:
+    """Anaconda (pyanaconda/modules/network/nm_client.py, update_connection_ip_settings_from_
+    ksdata, in RHEL 8 and 9 alike) takes IPv4's method from --noipv4 first, then from
+    --bootproto: `static` with no --ip made it build an IPv4 address of ''."""
+    text = (
+        f"site: {{domain: lab.test, distro: {distro}, ipv6: true}}\n"
+        "hosts:\n  - {hostname: v6only, address6: 2001:db8::25/64, gateway6: 2001:db8::1}\n"
+    )
+    host = parse_inventory(text, "v6.yaml").hosts[0]
+    version = {"centos7": RHEL7, "el8": RHEL8, "el9": RHEL9}[distro]
+    (net,) = parsed(kickstart_text(host), version).network.network
+    assert net.noipv4
+    assert (net.ip, net.ipv6, net.ipv6gateway) == ("", "2001:db8::25/64", "2001:db8::1")
+    assert not net.noipv6
 
 
 # --- golden -------------------------------------------------------------------------------------

@@ -565,3 +565,29 @@ def test_an_ovs_bridge_missing_from_the_kernel_is_drift() -> None:
             "found": "missing",
         }
     ]
+
+
+def test_a_bridge_missing_from_ovsdb_and_the_kernel_is_one_drift(ovsdb: OvsDb) -> None:
+    """As the e2e guest deletes the fake bridge: ovsdb's drift, not the kernel's as well."""
+    sb = make_sandbox(ovsdb, OVS)
+    assert sb.run().returncode == 0
+    plan = verify_render.plan(OVS)
+    plan["default_routes"] = {"4": plan["default_routes"]["4"]}
+    nics = {n.name for n in OVS.nics}
+
+    def state() -> dict[str, Any]:
+        ovs = onhost.read_ovs(onhost.Source("/", lambda argv: ovsdb.vsctl(*argv[1:])))
+        names = [n for n in plan["interfaces"] if n in nics or n in ovs["bridges"]]
+        return {
+            "links": {n: {"kind": "other", "mtu": 1500, "master": None} for n in names},
+            "addresses": {n: plan["interfaces"][n]["addresses"] for n in names},
+            "ovs": ovs,
+            **{"bonds": {}, "bridges": {}, "vlans": {}, "dns": plan["dns"]},
+            **{"routes": dict(plan["default_routes"]), "agent": plan["agent"]},
+        }
+
+    assert cloudbr_drift.compare(plan, state()) == []
+    ovsdb.vsctl("del-br", "cloudbr100")
+    assert [(d["subject"], d["what"]) for d in cloudbr_drift.compare(plan, state())] == [
+        ("cloudbr100", "bridge")
+    ]

@@ -80,8 +80,12 @@ def network_line(host: Host) -> str:
         opts.append(f"--vlanid={bridge.vlan.id}")
     v4 = bridge.ipv4[0] if bridge.ipv4 else None
     v6 = bridge.ipv6[0] if host.ipv6 and bridge.ipv6 else None
-    if v4 or v6:
+    if v4:
         opts.append("--bootproto=static")
+    elif v6:
+        # --bootproto is IPv4's method (pykickstart): an IPv6-only host turns IPv4 off, or
+        # anaconda would set up a static IPv4 without an address.
+        opts.append("--noipv4")
     else:
         opts.append("--bootproto=dhcp")
     if v4:

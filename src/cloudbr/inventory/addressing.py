@@ -21,6 +21,7 @@ from cloudbr.model import (
 )
 
 _Ip = TypeVar("_Ip", ipaddress.IPv4Address, ipaddress.IPv6Address)
+IPV6_MIN_MTU = 1280  # RFC 8200, 5: every link that carries IPv6
 
 
 class AddressResolver(ResolverBase):
@@ -178,3 +179,25 @@ class AddressResolver(ResolverBase):
             if problem and child not in reported:
                 reported.add(child)
                 self.err(path, problem)
+        lower = {child: parent for child, parent, _, default in pairs if default}
+        self.check_ipv6_mtus(bridges, mtu, lower)
+
+    def check_ipv6_mtus(
+        self, bridges: list[Bridge], mtu: dict[str, int | None], lower: dict[str, str]
+    ) -> None:
+        """A bridge with an IPv6 address needs an MTU of 1280 (its own, else its lower
+        device's): below it the kernel takes IPv6 off the device and refuses the address."""
+        for b in bridges:
+            name, found = b.name, mtu.get(b.name)
+            while found is None and name in lower:
+                name = lower[name]
+                found = mtu.get(name)
+            if b.ipv6 and found is not None and found < IPV6_MIN_MTU:
+                whose = "" if name == b.name else f" (that of {name!r} below it)"
+                where = self._bridge_paths.get(b.name, self.topo_path)
+                self.err(
+                    (*where, "mtu") if name == b.name else where,
+                    f"bridge {b.name!r} carries IPv6 ({b.ipv6[0]}) with an MTU of {found}"
+                    f"{whose}: IPv6 needs at least {IPV6_MIN_MTU} (RFC 8200), and the kernel "
+                    "takes IPv6 off a device below it",
+                )

@@ -18,7 +18,7 @@ from pydantic import (
     Field,
 )
 
-from cloudbr.inventory import ipfast
+from cloudbr.inventory import ipfast, xkb
 from cloudbr.inventory.pxe import PxeIn
 from cloudbr.model import (
     IFNAMSIZ,
@@ -32,7 +32,9 @@ from cloudbr.model import (
 
 MAC_PATTERN = re.compile(r"[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}")
 DNS_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
-SHA512_CRYPT = re.compile(r"\$6\$(rounds=[0-9]+\$)?[./A-Za-z0-9]{1,16}\$[./A-Za-z0-9]{86}")
+# rounds=: 1000-999999999 as libxcrypt (Debian 12, EL8/9) writes it; it refuses any other
+# spelling, and such a hash would never match the password.
+SHA512_CRYPT = re.compile(r"\$6\$(rounds=[1-9][0-9]{3,8}\$)?[./A-Za-z0-9]{1,16}\$[./A-Za-z0-9]{86}")
 SSH_KEY = re.compile(
     r"(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)"
     r"@openssh\.com) [A-Za-z0-9+/=]+( [^\x00-\x1f\x7f-\x9f\u2028\u2029]*)?"
@@ -155,6 +157,12 @@ def _address(value: Any) -> str:
 
 
 def _password_hash(value: str) -> str:
+    rounds = re.match(r"\$6\$rounds=([0-9]*)\$", value)
+    if rounds and not re.fullmatch(r"[1-9][0-9]{3,8}", rounds.group(1)):
+        raise ValueError(
+            "rounds= must be 1000-999999999, without leading zeros: libxcrypt refuses any "
+            "other, so the password would never match"
+        )
     if not SHA512_CRYPT.fullmatch(value):
         raise ValueError(
             "must be a SHA-512 crypt hash ($6$salt$hash, e.g. from `openssl passwd -6`); "
@@ -324,7 +332,11 @@ class InstallerIn(Strict):
     timezone: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$")] = (
         "UTC"
     )
-    keyboard: Annotated[str, Field(pattern=r"^[a-z]{2,8}(-[a-z0-9]+)?$")] = "us"
+    keyboard: Annotated[
+        str,
+        AfterValidator(xkb.layout),
+        Field(description="XKB layout", json_schema_extra={"enum": sorted(xkb.XKB_LAYOUTS)}),
+    ] = "us"
     locale: Annotated[str, Field(pattern=r"^[A-Za-z_]+\.[A-Za-z0-9-]+$")] = "en_US.UTF-8"
 
 
