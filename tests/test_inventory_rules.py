@@ -752,3 +752,17 @@ def test_sha512_rounds_are_what_libxcrypt_takes(rounds: str, ok: bool) -> None:
             "inv.yaml:4:32: site.access.root_password_hash: rounds= must be 1000-999999999, without "
             "leading zeros: libxcrypt refuses any other, so the password would never match"
         ]
+
+
+def test_an_el_mirror_or_repository_is_http_https_or_ftp() -> None:
+    """Anaconda's parse_nfs_url (pyanaconda/core/payload.py) reads nfs://host/path as host
+    'host/path' and no path; the form it wants, nfs://host:/path, is no URL."""
+    doc = (
+        SITE.replace("  domain: mylab.local\n", "  domain: mylab.local\n  distro: el9\n")
+        + '  installer: {mirror: "nfs://192.168.100.2/export/el9", ovs_repo: "ftp://h/ovs"}\n'
+        + "hosts:\n  - {hostname: h1, address: 10.0.0.5/24}\n"
+    )
+    assert errors(doc) == [
+        "inv.yaml:5:23: site.installer.mirror: host h1: anaconda needs an http, https or ftp "
+        "mirror, not nfs"
+    ]

@@ -86,10 +86,13 @@ print(" ".join(line))
 def dnsmasq(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
     """dnsmasq with the rendered configuration for `request.param` (site.pxe settings),
     answering in a namespace of its own; yields the namespace."""
-    doc = yaml.safe_load(inventory(request.param))
+    pxe = dict(request.param)
+    longer = pxe.pop("chain_longer_by", 0)  # the chain URL made longer than check allows
+    doc = yaml.safe_load(inventory(pxe))
     doc["site"]["pxe"]["tftp_root"] = str(tmp_path / "tftp")
     (tmp_path / "tftp").mkdir()
     conf = render(tmp_path, yaml.safe_dump(doc)) / "pxe/dnsmasq.conf"
+    conf.write_text(conf.read_text().replace("/pxe/boot.ipxe", "x" * longer + "/pxe/boot.ipxe"))
     assert dnsmasq_test(conf).returncode == 0
     ns = f"cbr-dhcp-unit-{os.getpid()}"
     subprocess.run(["ip", "netns", "add", ns], check=True, timeout=30)
@@ -160,3 +163,23 @@ def test_range_clients_get_no_router_and_hosts_their_gateway(dnsmasq: str) -> No
     assert "10.1.0.200" <= address <= "10.1.0.250"  # file, and not dnsmasq as its router
     assert ask(dnsmasq, DEB1, 9, ipxe=False) == ["ipxe.efi", "10.1.0.21", "0a010001"]
     assert ask(dnsmasq, DEB1, 9, ipxe=True) == [CHAIN, "10.1.0.21", "0a010001"]
+
+
+LONGEST = "http://10.1.0.2/" + "p" * (113 - len("http://10.1.0.2/"))  # check's limit
+
+
+@pytest.mark.parametrize(
+    ("dnsmasq", "sent"),
+    [
+        ({"dhcp": {"mode": "proxy"}, "http_url": LONGEST}, f"{LONGEST}/pxe/boot.ipxe"),
+        (
+            {"dhcp": {"mode": "proxy"}, "http_url": LONGEST, "chain_longer_by": 1},
+            f"{LONGEST}x/pxe/boot.ipxe"[:127],  # one cut off: the field's last byte is a NUL
+        ),
+    ],
+    indirect=["dnsmasq"],
+    ids=["at-the-limit", "one-more"],
+)
+def test_proxy_dhcp_sends_at_most_127_characters_of_chain_url(dnsmasq: str, sent: str) -> None:
+    got = ask(dnsmasq, DEB1, 9, ipxe=True, boot_server=True)[0]
+    assert (got, len(got)) == (sent, len(sent))

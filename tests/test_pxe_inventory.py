@@ -296,3 +296,28 @@ def test_a_host_may_not_have_the_boot_servers_address() -> None:
         "boot server's own address (site.pxe.server): nginx, which serves a document to its "
         "host's address, would serve this one to anything running on the boot server"
     ]
+
+
+def test_documents_may_not_be_inside_tftp_root() -> None:
+    inside = "tftp_root: /srv/tftp\ndocument_root: /srv/tftp/cloudbr\n"
+    assert errors(doc(inside)) == [
+        "inv.yaml:7:20: site.pxe.document_root: /srv/tftp/cloudbr is inside tftp_root /srv/tftp: "
+        "TFTP would serve every host's documents (password hashes, keys) to anyone, without "
+        "nginx's check of the host's address"
+    ]
+    assert parse_inventory(doc("tftp_root: /srv/tftp\ndocument_root: /srv/tftp2\n"), "inv.yaml")
+
+
+def test_proxy_dhcp_chain_url_fits_the_bootp_file_field() -> None:
+    url = "http://10.1.0.2/" + "p" * (113 - len("http://10.1.0.2/"))
+    fits = f"dhcp: {{mode: proxy}}\nhttp_url: {url}\n"
+    assert parse_inventory(doc(fits), "inv.yaml").pxe is not None
+    long = f"dhcp: {{mode: proxy}}\nhttp_url: {url}q\n"
+    assert errors(doc(long)) == [
+        f"inv.yaml:7:15: site.pxe.http_url: proxy-DHCP hands iPXE its chain script {url}q/pxe/boot.ipxe "
+        "in the BOOTP file field, which holds 127 characters: keep http_url to 113 characters"
+    ]
+    # DHCP mode sends it as option 67, and the native loaders fetch no chain script.
+    assert parse_inventory(doc(f"http_url: {url}q\n"), "inv.yaml").pxe is not None
+    native = f"dhcp: {{mode: proxy}}\nloader: native\nhttp_url: {url}q\n"
+    assert parse_inventory(doc(native), "inv.yaml").pxe is not None

@@ -103,8 +103,9 @@ class Installer:
     # Default repositories next to the mirror, used only when the inventory sets no mirror.
     repos: tuple[Repo, ...] = ()
     ovs_repo: str | None = None  # where Open vSwitch comes from when the base has none
-    # URL schemes the installer can fetch its mirror with; empty: any.
-    mirror_schemes: tuple[str, ...] = ()
+    # URL schemes the installer fetches its mirror and repositories with: debian-installer's
+    # and anaconda's (whose nfs:// wants `host:/path`, which is no URL) by default.
+    mirror_schemes: tuple[str, ...] = ("http://", "https://", "ftp://")
     # Ubuntu's archive: restricted/universe components and the security and updates pockets.
     ubuntu_archive: bool = False
     # The installer's kernel and initrd below a PXE server's tftp_root.

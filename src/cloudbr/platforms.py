@@ -53,7 +53,6 @@ from cloudbr.platform_types import (
 )
 
 S = NetworkStack
-DI_MIRROR_SCHEMES = ("http://", "https://", "ftp://")  # what debian-installer fetches with
 UBUNTU_ARCHIVE = "http://archive.ubuntu.com/ubuntu"
 DEBIAN_ARCHIVE = "http://deb.debian.org/debian"
 CENTOS7_VAULT = "https://vault.centos.org/7.9.2009"
@@ -133,7 +132,7 @@ def _ubuntu(
             program="subiquity",
             dialect=codename,
             mirror=UBUNTU_ARCHIVE,
-            mirror_schemes=DI_MIRROR_SCHEMES[:2],  # apt sources the installed system keeps
+            mirror_schemes=("http://", "https://"),  # apt sources the installed system keeps
             ubuntu_archive=True,
             pxe_kernel=f"installers/{ident}/vmlinuz",
             pxe_initrd=f"installers/{ident}/initrd",
@@ -247,7 +246,6 @@ _ALL = (
             program="debian-installer",
             dialect="bionic",
             mirror=UBUNTU_ARCHIVE,
-            mirror_schemes=DI_MIRROR_SCHEMES,
             ubuntu_archive=True,
             pxe_kernel="installers/ubuntu1804/linux",
             pxe_initrd="installers/ubuntu1804/initrd.gz",
@@ -305,7 +303,6 @@ _ALL = (
             program="debian-installer",
             dialect="bookworm",
             mirror=DEBIAN_ARCHIVE,
-            mirror_schemes=DI_MIRROR_SCHEMES,
             pxe_kernel="installers/debian12/linux",
             pxe_initrd="installers/debian12/initrd.gz",
         ),

@@ -11,6 +11,10 @@ from cloudbr.model import Distro
 # HTTP_URL/boot/<path>: the installer files of tftp_root, over HTTP. Without path_secret a
 # host's documents are at HTTP_URL/<host>/: no PXE host may be named so.
 BOOT_PREFIX = "boot"
+DIR = "pxe"  # OUT/pxe/: site-level, beside the OUT/<host>/ trees
+CHAIN_SCRIPT = "boot.ipxe"
+CHAIN_URL_TAIL = f"{DIR}/{CHAIN_SCRIPT}"  # iPXE's chain script: HTTP_URL/pxe/boot.ipxe
+BOOTP_FILE_MAX = 127  # characters of a boot file name: BOOTP's 128-byte `file` with its NUL
 
 
 class PxeDhcpMode(StrEnum):

@@ -31,8 +31,8 @@ from cloudbr.platforms import platform
 from cloudbr.pxe_model import PxeHost, PxeSite
 
 NAME = "pxe"
-DIR = "pxe"  # OUT/pxe/: site-level, beside the OUT/<host>/ trees
-CHAIN_SCRIPT = "boot.ipxe"
+DIR = pxe_model.DIR  # OUT/pxe/: site-level, beside the OUT/<host>/ trees
+CHAIN_SCRIPT = pxe_model.CHAIN_SCRIPT
 IPXE_DIR = "ipxe"
 GRUB_DIR = "grub"
 PXELINUX_DIR = "pxelinux.cfg"

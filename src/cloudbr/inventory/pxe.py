@@ -18,6 +18,8 @@ from cloudbr.inventory.source import Path, Problem
 from cloudbr.model import Distro, Host
 from cloudbr.pxe_model import (
     BOOT_PREFIX,
+    BOOTP_FILE_MAX,
+    CHAIN_URL_TAIL,
     InstallerFiles,
     PxeDhcpMode,
     PxeHost,
@@ -308,10 +310,33 @@ class _PxeResolver:
             if a.ip in self.network
         ]
 
+    def check_site(self, http_url: str) -> None:
+        """What the site's own values must not do: serve documents by TFTP, or give proxy-DHCP
+        a chain URL longer than the BOOTP file field it goes in (128 bytes, its NUL too)."""
+        docs, tftp = self.pxe.document_root.rstrip("/"), self.pxe.tftp_root.rstrip("/")
+        if f"{docs}/".startswith(f"{tftp}/"):
+            self.err(
+                ("site", "pxe", "document_root"),
+                f"{self.pxe.document_root} is inside tftp_root {self.pxe.tftp_root}: TFTP would "
+                "serve every host's documents (password hashes, keys) to anyone, without "
+                "nginx's check of the host's address",
+            )
+        chain = f"{http_url}/{CHAIN_URL_TAIL}"
+        proxy_ipxe = self.pxe.dhcp.mode is PxeDhcpMode.PROXY and self.pxe.loader is PxeLoader.IPXE
+        if proxy_ipxe and len(chain) > BOOTP_FILE_MAX:
+            self.err(
+                ("site", "pxe", "http_url"),
+                f"proxy-DHCP hands iPXE its chain script {chain} in the BOOTP file field, "
+                f"which holds {BOOTP_FILE_MAX} characters: keep http_url to "
+                f"{BOOTP_FILE_MAX - len(CHAIN_URL_TAIL) - 1} characters",
+            )
+
     def resolve(self) -> PxeSite:
         pxe = self.pxe
         hosts = [h for h in (self.pxe_host(i) for i in self.selected()) if h is not None]
         self.check_range([(h.address.ip, self.address_path(h)) for h in hosts], self.others(hosts))
+        server_ip = ipaddress.IPv4Interface(pxe.server).ip
+        self.check_site(pxe.http_url or f"http://{server_ip}/cloudbr")
         distros = sorted({self.hosts[self.index(h)].distro for h in hosts})
         installers = {d: DEFAULT_INSTALLERS[d] for d in distros if d in DEFAULT_INSTALLERS}
         for d, files in pxe.installers.items():

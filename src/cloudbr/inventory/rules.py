@@ -100,11 +100,12 @@ def check_preseed_keys(host: Host, path: Path, report: Report) -> None:
 
 
 def check_mirror(host: Host, path: Path, report: Report) -> None:
-    """The mirror and agent repository of an apt-based installer: a scheme it fetches with."""
+    """The mirror and repositories an installer is given: a scheme it fetches with."""
     installer = platform(host).installer
     schemes = installer.mirror_schemes
     names = [s.removesuffix("://") for s in schemes]
-    for key, url in (("mirror", host.installer.mirror), ("agent_repo", host.installer.agent_repo)):
+    urls = [(k, getattr(host.installer, k)) for k in ("mirror", "ovs_repo", "agent_repo")]
+    for key, url in urls:
         if schemes and url and not url.startswith(schemes):
             report(
                 (*path, key),
