@@ -12,6 +12,7 @@ import pytest
 
 from cloudbr.inventory import InventoryError, parse_inventory, xkb
 from cloudbr.model import Backend, BondMode, DeviceKind, Uplink
+from tests.support import keys as keys_like
 
 SITE = """\
 site:
@@ -766,3 +767,39 @@ def test_an_el_mirror_or_repository_is_http_https_or_ftp() -> None:
         "inv.yaml:5:23: site.installer.mirror: host h1: anaconda needs an http, https or ftp "
         "mirror, not nfs"
     ]
+
+
+REAL_ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPbRgvd4ZMKHmtc3QdnB1dwJQ4+Ql5LL7nIOfX0sFCM3"
+
+
+@pytest.mark.parametrize(
+    ("key", "problem"),
+    [
+        (REAL_ED25519, None),
+        (keys_like.rsa(7, 4096), None),
+        ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5", "its key is cut short (or has extra bytes)"),
+        ("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7", "its key is cut short (or has extra bytes)"),
+        ("ssh-rsa " + REAL_ED25519.split()[1], "its key is not an ssh-rsa key"),
+        ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5A", "its key is not base64"),
+    ],
+    ids=["ed25519", "rsa", "ed25519-cut", "rsa-cut", "wrong-type", "not-base64"],
+)
+def test_a_key_sshd_would_ignore_is_refused(tmp_path: Path, key: str, problem: str | None) -> None:
+    """The consumer: ssh-keygen -l (OpenSSH's own parser of a public key line) refuses each
+    key the rule refuses, and reads each one it keeps."""
+    (tmp_path / "key.pub").write_text(key + "\n")
+    keygen = subprocess.run(
+        ["ssh-keygen", "-l", "-f", str(tmp_path / "key.pub")], capture_output=True
+    )
+    assert (keygen.returncode == 0) == (problem is None), keygen.stderr
+    doc = (
+        SITE
+        + f'  access: {{ssh_authorized_keys: ["{key}"]}}\nhosts:\n  - {{hostname: h1, address: 10.0.0.5/24}}\n'
+    )
+    if problem is None:
+        parse_inventory(doc, "inv.yaml")
+    else:
+        assert errors(doc) == [
+            f"inv.yaml:4:34: site.access.ssh_authorized_keys[0]: is not an OpenSSH public key "
+            f"line: {problem}; sshd would ignore it"
+        ]

@@ -58,7 +58,7 @@ hosts:
     access:
       ssh_authorized_keys:
         - ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPbRgvd4ZMKHmtc3QdnB1dwJQ4+Ql5LL7nIOfX0sFCM3 a@b
-        - ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7 second key
+        - ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQDPZSYAdGot2j7c8ePbohqIikaVPIH/jtwsCyNMqZe7n1llFClYm5aKRbF+ttlrvxHxp0J+4j5t5fG+5UuMKBCV6rIuiH/jPhqQX3IMrGS3FTBVB0Gl+SVBovxUuoIiZI2m3NREfBI9BJNtTsvVgkBqAgkdSLnOodoiIE++Y40PaF+KiSK3FF5g/PSGBL4++3pZVQk6NEI6ryr50Po+XmzabMCiADf7hmaPqBpA3pnaF8cb0Jp76W4heqmC6x8Kj1iiPW9HPi3tYGY6qWhouO+AIUoeSgs+cp1m28HzjvxoZaCTphs76oqpz5pKUZAGM+6qnPsCovjfLdh36NjDsyvT second key
     address: 192.0.2.10/24
     gateway: 192.0.2.1
     address6: 2001:db8::10/64

@@ -14,7 +14,6 @@ import gzip
 import hashlib
 import http.server
 import os
-import random
 import re
 import shlex
 import stat
@@ -33,6 +32,7 @@ from cloudbr.model import Backend, Distro, Host
 from cloudbr.platforms import platform
 from cloudbr.render import debian_extras, ovs_firstboot
 from tests.conftest import REPO
+from tests.support import keys as keys_like
 from tests.support.debian_installer import Installed, entries, run_installer
 from tests.test_eni import HOSTS
 
@@ -262,7 +262,7 @@ def large_inventory(backend: str) -> str:
         f"      - {{id: {v}, parent: bond{v % 12}, bridge: br{v}, addresses: [10.{v}.0.7/24]}}\n"
         for v in range(2, 202)
     )
-    keys = "".join(f'    - "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5{i:040d} k{i}"\n' for i in range(40))
+    keys = "".join(f'    - "{keys_like.ed25519(i, f"k{i}")}"\n' for i in range(40))
     return f"""\
 site:
   domain: example.net
@@ -387,8 +387,7 @@ def test_early_command_passes_shellcheck() -> None:
 
 def _rsa4096_like(n: int) -> str:
     """An OpenSSH RSA-4096 public key line's size and entropy (716 base64 characters)."""
-    blob = base64.b64encode(b"\0\0\0\x07ssh-rsa" + random.Random(n).randbytes(526)).decode()
-    return f"ssh-rsa {blob} ops{n}@mylab.local"
+    return keys_like.rsa(n, 4096, f"ops{n}@mylab.local")
 
 
 @pytest.mark.parametrize("keys", [21, 23])

@@ -18,7 +18,7 @@ from pydantic import (
     Field,
 )
 
-from cloudbr.inventory import ipfast, xkb
+from cloudbr.inventory import ipfast, sshkeys, xkb
 from cloudbr.inventory.pxe import PxeIn
 from cloudbr.model import (
     IFNAMSIZ,
@@ -172,9 +172,14 @@ def _password_hash(value: str) -> str:
 
 
 def _ssh_key(value: str) -> str:
-    if not SSH_KEY.fullmatch(value.strip(" ")):
+    line = value.strip(" ")
+    if not SSH_KEY.fullmatch(line):
         raise ValueError("is not an OpenSSH public key line (type, base64 key, optional comment)")
-    return value.strip(" ")
+    kind, b64 = line.split(" ")[:2]
+    problem = sshkeys.blob_problem(kind, b64)
+    if problem:
+        raise ValueError(f"is not an OpenSSH public key line: {problem}; sshd would ignore it")
+    return line
 
 
 def _url(value: str) -> str:
