@@ -9,9 +9,11 @@ state comes from a private ovsdb-server after the real first-boot script built i
 from __future__ import annotations
 
 import ast
+import io
 import ipaddress
 import json
 import os
+import stat
 import subprocess
 import sys
 from dataclasses import replace
@@ -591,3 +593,51 @@ def test_a_bridge_missing_from_ovsdb_and_the_kernel_is_one_drift(ovsdb: OvsDb) -
     assert [(d["subject"], d["what"]) for d in cloudbr_drift.compare(plan, state())] == [
         ("cloudbr100", "bridge")
     ]
+
+
+def test_a_dump_to_a_device_leaves_its_mode(lb_root: Path, tmp_path: Path) -> None:
+    """`--dump-state /dev/null` must not make /dev/null root's alone (a node of its own here)."""
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(verify_render.plan(LB)))
+    null = tmp_path / "null"
+    os.mknod(null, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    null.chmod(0o666)
+    assert (
+        onhost.main(["--plan", str(plan), "--dump-state", str(null)], source=source(lb_root)) == 0
+    )
+    assert stat.S_IMODE(null.stat().st_mode) == 0o666
+
+
+def test_a_device_gone_while_read_is_a_state_error(
+    lb_root: Path, tmp_path: Path, capsys: Any
+) -> None:
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(verify_render.plan(LB)))
+
+    class Racing(onhost.Source):  # cloudbr100 removed between listing and reading its ports
+        def listdir(self, path: str) -> list[str]:
+            if path.endswith("/brif"):
+                raise FileNotFoundError(2, "No such file or directory", path)
+            return super().listdir(path)
+
+    assert onhost.main(["--plan", str(plan)], source=Racing(str(lb_root), lb_ip())) == 2
+    assert capsys.readouterr().err.startswith("cloudbr-verify: cannot read the state: [Errno 2]")
+
+
+def test_the_report_survives_an_ascii_terminal(
+    lb_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Python 3.6 in a C locale writes ASCII: an odd byte in a checked agent key is escaped."""
+    agent = lb_root / "etc/cloudstack/agent/agent.properties"
+    agent.write_bytes(
+        agent.read_bytes().replace(
+            b"public.network.device=cloudbr1", b"public.network.device=cloudbr\xff"
+        )
+    )
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(verify_render.plan(LB)))
+    raw = io.BytesIO()
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(raw, encoding="ascii"))
+    assert onhost.main(["--plan", str(plan)], source=source(lb_root)) == 1
+    sys.stdout.flush()
+    assert "public.network.device  cloudbr1  cloudbr\\ufffd" in raw.getvalue().decode("ascii")

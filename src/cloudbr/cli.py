@@ -18,7 +18,7 @@ from pathlib import Path
 
 from cloudbr import __version__, daytwo_args, platform_report, platforms, progress
 from cloudbr.files import Unrenderable
-from cloudbr.inventory import InventoryError, json_schema, load_inventory, problem_at
+from cloudbr.inventory import InventoryError, at_host, json_schema, load_inventory
 from cloudbr.model import Backend, Host, Inventory
 from cloudbr.parallel import Stager, default_jobs
 from cloudbr.writer import OutputError, stage_host, write_staged
@@ -139,8 +139,7 @@ def _render(inv: Inventory, out: Path, args: argparse.Namespace) -> int:
         with Stager(hosts, render_host, args.jobs) as stager:
             removed = write_staged(out, lambda stage: staged(stager, stage), prune=keep)
     except Unrenderable as exc:  # the stage is gone: nothing written
-        index = [h.hostname for h in inv.hosts].index(exc.hostname)
-        raise InventoryError([problem_at(inv.source, ("hosts", index), exc.reason)]) from None
+        raise at_host(inv, exc.hostname, exc.reason) from None
     summary += [f"{out / name}: removed (no longer in the inventory)" for name in removed]
     if not args.quiet:
         print("\n".join(summary))

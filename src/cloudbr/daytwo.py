@@ -8,7 +8,8 @@ import sys
 
 import cloudbr_drift
 from cloudbr import diagram, diff, zone
-from cloudbr.inventory import InventoryError
+from cloudbr.files import Unrenderable
+from cloudbr.inventory import InventoryError, at_host
 from cloudbr.model import Host, Inventory
 from cloudbr.pipeline import site_trees
 from cloudbr.render import verify as plan_renderer
@@ -37,7 +38,10 @@ def _verify(inv: Inventory, args: argparse.Namespace) -> int:
 
 def _diff(inv: Inventory, args: argparse.Namespace) -> int:
     hosts = [_host(inv, n) for n in args.host] if args.host else list(inv.hosts)
-    results = diff.diff_trees(args.output, hosts, site_trees(inv), only=bool(args.host))
+    try:
+        results = diff.diff_trees(args.output, hosts, site_trees(inv), only=bool(args.host))
+    except Unrenderable as exc:  # as render says it
+        raise at_host(inv, exc.hostname, exc.reason) from None
     sys.stdout.write(diff.report(results))
     return 1 if any(r.state != "same" for r in results) else 0
 

@@ -331,7 +331,7 @@ def document(host: Host, tree: FileMap) -> str:
             f"its tree is too large for a preseed: debian-installer runs the late_command "
             f"that lays it down as one `sh -c` argument, kept under {ARG_LIMIT // 2 >> 10} KiB "
             "here (the kernel's limit is 128 KiB); give this host fewer VLANs, bridges or "
-            "addresses, or install it with a seed image",
+            "addresses",
         ) from None
     return templates.render(
         TEMPLATE,

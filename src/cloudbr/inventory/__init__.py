@@ -31,7 +31,14 @@ MAX_BYTES = 16 << 20
 
 _BRANCH = re.compile(r"([a-z][a-z0-9_-]*)?\[.*\]")
 
-__all__ = ["InventoryError", "json_schema", "load_inventory", "parse_inventory", "problem_at"]
+__all__ = [
+    "InventoryError",
+    "at_host",
+    "json_schema",
+    "load_inventory",
+    "parse_inventory",
+    "problem_at",
+]
 
 
 def _allowed_keys(model: type[BaseModel], loc: tuple[str | int, ...]) -> list[str]:
@@ -184,6 +191,12 @@ def problem_at(filename: str, path: tuple[str | int, ...], message: str) -> str:
         return src.format(Problem(path, message))
     except (OSError, InventoryError):  # changed or gone since: the field without a position
         return f"{filename}: {format_path(path)}: {message}"
+
+
+def at_host(inv: Inventory, hostname: str, message: str) -> InventoryError:
+    """A problem of one host found after loading, at that host's place in the inventory."""
+    index = [h.hostname for h in inv.hosts].index(hostname)
+    return InventoryError([problem_at(inv.source, ("hosts", index), message)])
 
 
 def json_schema() -> str:

@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import re
+import stat
 import subprocess
 import sys
 from subprocess import PIPE
@@ -272,15 +273,22 @@ def read_state(src: Source, plan: Dict[str, Any]) -> State:
 
 
 def _dump(path: str, state: State) -> None:
-    """The state, 0600 (it names the host's devices and addresses)."""
+    """The state, 0600 when it is a file (it names the host's devices and addresses)."""
     text = json.dumps(state, indent=1, sort_keys=True) + "\n"
     if path == "-":
         sys.stdout.write(text)
         return
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_CREAT
+    if stat.S_ISREG(os.fstat(fd).st_mode):  # not /dev/null or a tty, which others use
+        os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_CREAT
     with open(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
+
+
+def _say(text: str, stream: Any) -> None:
+    """`text` on a stream of any encoding (3.6 in a C locale: ASCII), odd characters escaped."""
+    encoding = getattr(stream, "encoding", None) or "ascii"
+    stream.write(text.encode(encoding, "backslashreplace").decode(encoding) + "\n")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -299,20 +307,22 @@ def main(argv: Optional[List[str]] = None, source: Optional[Source] = None) -> i
         plan = load(args.plan, PLAN_SHAPE, "plan")
         state = load(args.state, STATE_SHAPE, "state") if args.state else None
         state = state or read_state(source or Source(), plan)
-        if args.dump_state:
+        if not args.dump_state:
+            drift = compare(plan, state)
+    except (StateError, OSError) as exc:  # OSError: a device gone while it was read
+        _say("cloudbr-verify: cannot read the state: {}".format(exc), sys.stderr)
+        return EXIT_STATE
+    if args.dump_state:
+        try:
             _dump(args.dump_state, state)
-            return EXIT_OK
-        drift = compare(plan, state)
-    except StateError as exc:
-        print("cloudbr-verify: cannot read the state: {}".format(exc), file=sys.stderr)
-        return EXIT_STATE
-    except OSError as exc:  # the dump
-        print(
-            "cloudbr-verify: cannot write {}: {}".format(args.dump_state, exc.strerror),
-            file=sys.stderr,
-        )
-        return EXIT_STATE
-    print(report(str(plan.get("host", "")), drift, args.json))
+        except OSError as exc:
+            _say(
+                "cloudbr-verify: cannot write {}: {}".format(args.dump_state, exc.strerror),
+                sys.stderr,
+            )
+            return EXIT_STATE
+        return EXIT_OK
+    _say(report(str(plan.get("host", "")), drift, args.json), sys.stdout)
     return EXIT_DRIFT if drift else EXIT_OK
 
 
