@@ -85,7 +85,14 @@ class VdeSwitch:
         for vlan in self.vlans:
             cmds.append(f"vlan/create {vlan}")
             cmds += [f"vlan/addport {vlan} {p}" for p in range(1, self.ports + 1)]
-        self.command(*cmds)
+        while True:
+            try:
+                self.command(*cmds)
+                return
+            except ConnectionRefusedError:  # the socket is bound, not yet listening
+                if self._proc.poll() is not None or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def command(self, *cmds: str) -> list[str]:
         """Run management commands; raises unless each answers `1000 Success`."""
