@@ -58,14 +58,16 @@ def compare_devices(kind: str, want: Dict[str, Any], have: Dict[str, Any]) -> Li
 def compare_interfaces(plan: Dict[str, Any], state: State) -> List[Drift]:
     out = []
     links, addresses = state["links"], state["addresses"]
+    # Bonds, bridges and VLANs missing are reported by their own checks, which read the kernel
+    # (Linux) or ovsdb: an OVS bridge that ovsdb has must have its kernel device too.
+    in_ovsdb = (state.get("ovs") or {}).get("bridges", {}) if plan["backend"] == "ovs" else {}
     for name, spec in sorted(plan["interfaces"].items()):
         link = links.get(name)
         if link is None:
-            # Linux bonds, bridges, VLANs: reported by their own checks, which read the kernel
-            # (OVS bridges' read ovsdb: its kernel device must be here).
-            if spec["kind"] == "nic" or plan["backend"] == "ovs":
-                what = "nic" if spec["kind"] == "nic" else "kernel device"
-                out.append(_drift(name, what, "present", "missing"))
+            if spec["kind"] == "nic":
+                out.append(_drift(name, "nic", "present", "missing"))
+            elif name in in_ovsdb:
+                out.append(_drift(name, "kernel device", "present", "missing"))
             continue
         if spec["mtu"] is not None and link.get("mtu") != spec["mtu"]:
             out.append(_drift(name, "mtu", spec["mtu"], link.get("mtu")))
@@ -86,11 +88,7 @@ def compare(plan: Dict[str, Any], state: State) -> List[Drift]:
             out += compare_devices("linux bridge", {}, bridges)
             bonds, bridges = state["ovs"]["bonds"], state["ovs"]["bridges"]
         out += compare_devices("bond", plan["bonds"], bonds)
-        gone = compare_devices("bridge", plan["bridges"], bridges)
-        # A bridge missing from ovsdb is missing from the kernel too: said once.
-        missing = {d["subject"] for d in gone if d["found"] == "missing"}
-        out = [d for d in out if d["what"] != "kernel device" or d["subject"] not in missing]
-        out += gone
+        out += compare_devices("bridge", plan["bridges"], bridges)
         masters = {n: link.get("master") or "" for n, link in state["links"].items()}
         vlans = {n: v for n, v in state["vlans"].items() if not RUNTIME.match(masters.get(n, ""))}
         out += compare_devices("vlan", plan["vlans"], vlans)

@@ -68,11 +68,13 @@ def _unpack_and_run(b64: str, script: str, run: str) -> str:
         "cloudbr_dir=$(mktemp -d)\n"
         f"base64 -d > \"$cloudbr_dir/{script}.gz\" <<'CLOUDBR_EOF'\n"
         f"{b64}\n"
-        "CLOUDBR_EOF\n"
-        f'gunzip "$cloudbr_dir/{script}.gz"\n'
-        f"{run}\n"
-        'rm -rf -- "$cloudbr_dir"\n'
+        "CLOUDBR_EOF\n" + _gunzip_and_run(script, run)
     )
+
+
+def _gunzip_and_run(script: str, run: str) -> str:
+    """The end of both forms: the script out of its gzip, run, and its directory gone."""
+    return f'gunzip "$cloudbr_dir/{script}.gz"\n{run}\nrm -rf -- "$cloudbr_dir"\n'
 
 
 # execve(2) refuses an argument longer than MAX_ARG_STRLEN (32 pages, its NUL included): a
@@ -105,9 +107,6 @@ def unpack_and_run_commands(
         )
     commands.append(
         f"set -eu\ncloudbr_dir={spool}\n"
-        f'base64 -d {spooled} > "$cloudbr_dir/{script}.gz"\n'
-        f'gunzip "$cloudbr_dir/{script}.gz"\n'
-        f"{run}\n"
-        'rm -rf -- "$cloudbr_dir"\n'
+        f'base64 -d {spooled} > "$cloudbr_dir/{script}.gz"\n' + _gunzip_and_run(script, run)
     )
     return commands

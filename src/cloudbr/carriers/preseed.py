@@ -72,7 +72,7 @@ SHARED_IN_TARGET = "/root/cloudbr-shared"
 # processes per line, so few long lines load fast.
 B64_WIDTH = 1024
 # d-i passes the late_command to `sh -c` as one argument: the kernel's MAX_ARG_STRLEN.
-ARG_LIMIT = 128 * 1024
+ARG_LIMIT = packed.ARG_MAX_STRLEN
 
 
 @dataclass(frozen=True)

@@ -189,7 +189,9 @@ class _PxeResolver:
         self.hosts_in = hosts_in
         self.hosts = hosts
         self.problems: list[Problem] = []
-        self.network = ipaddress.IPv4Interface(pxe.server).network
+        self.server = ipaddress.IPv4Interface(pxe.server)
+        self.network = self.server.network
+        self.http_url = pxe.http_url or f"http://{self.server.ip}/cloudbr"
 
     def err(self, path: Path, message: str, *, at_key: bool = False) -> None:
         self.problems.append(Problem(path, message, at_key))
@@ -261,7 +263,7 @@ class _PxeResolver:
                 f"{prefix}: {address.ip} is outside the provisioning network {self.network} "
                 "of site.pxe.server, where dnsmasq hands out the install address",
             )
-        elif address.ip == ipaddress.IPv4Interface(self.pxe.server).ip:
+        elif address.ip == self.server.ip:
             self.err(
                 (*path, "address"),
                 f"{prefix}: {address.ip} is the boot server's own address (site.pxe.server): "
@@ -287,7 +289,7 @@ class _PxeResolver:
                 self.err((*path, key), f"{ip} is outside the provisioning network {self.network}")
         if start > end:
             self.err((*path, "end"), f"range end {end} is below its start {start}")
-        server = [(ipaddress.IPv4Interface(self.pxe.server).ip, ("site", "pxe", "server"))]
+        server = [(self.server.ip, ("site", "pxe", "server"))]
         for what, found in (("install address", addresses), ("address", [*others, *server])):
             for ip, hpath in found:
                 if start <= ip <= end:
@@ -302,7 +304,7 @@ class _PxeResolver:
         hold them either)."""
         pxe_names = {h.hostname for h in pxe_hosts}
         return [
-            (a.ip, ("hosts", i, "address") if self.hosts_in[i].address else ("hosts", i))
+            (a.ip, self.host_address_path(i))
             for i, host in enumerate(self.hosts)
             if host.hostname not in pxe_names
             for bridge in host.bridges
@@ -310,7 +312,7 @@ class _PxeResolver:
             if a.ip in self.network
         ]
 
-    def check_site(self, http_url: str) -> None:
+    def check_site(self) -> None:
         """What the site's own values must not do: serve documents by TFTP, or give proxy-DHCP
         a chain URL longer than the BOOTP file field it goes in (128 bytes, its NUL too)."""
         docs, tftp = self.pxe.document_root.rstrip("/"), self.pxe.tftp_root.rstrip("/")
@@ -321,7 +323,7 @@ class _PxeResolver:
                 "serve every host's documents (password hashes, keys) to anyone, without "
                 "nginx's check of the host's address",
             )
-        chain = f"{http_url}/{CHAIN_URL_TAIL}"
+        chain = f"{self.http_url}/{CHAIN_URL_TAIL}"
         proxy_ipxe = self.pxe.dhcp.mode is PxeDhcpMode.PROXY and self.pxe.loader is PxeLoader.IPXE
         if proxy_ipxe and len(chain) > BOOTP_FILE_MAX:
             self.err(
@@ -335,17 +337,15 @@ class _PxeResolver:
         pxe = self.pxe
         hosts = [h for h in (self.pxe_host(i) for i in self.selected()) if h is not None]
         self.check_range([(h.address.ip, self.address_path(h)) for h in hosts], self.others(hosts))
-        server_ip = ipaddress.IPv4Interface(pxe.server).ip
-        self.check_site(pxe.http_url or f"http://{server_ip}/cloudbr")
+        self.check_site()
         distros = sorted({self.hosts[self.index(h)].distro for h in hosts})
         installers = {d: DEFAULT_INSTALLERS[d] for d in distros if d in DEFAULT_INSTALLERS}
         for d, files in pxe.installers.items():
             installers[d] = InstallerFiles(files.kernel, files.initrd)
-        server = ipaddress.IPv4Interface(pxe.server)
         rng = pxe.dhcp.range
         return PxeSite(
-            server=server,
-            http_url=pxe.http_url or f"http://{server.ip}/cloudbr",
+            server=self.server,
+            http_url=self.http_url,
             document_root=pxe.document_root,
             tftp_root=pxe.tftp_root,
             dhcp_mode=pxe.dhcp.mode,
@@ -364,7 +364,9 @@ class _PxeResolver:
         return next(i for i, h in enumerate(self.hosts) if h.hostname == pxe_host.hostname)
 
     def address_path(self, pxe_host: PxeHost) -> Path:
-        i = self.index(pxe_host)
+        return self.host_address_path(self.index(pxe_host))
+
+    def host_address_path(self, i: int) -> Path:
         return ("hosts", i, "address") if self.hosts_in[i].address else ("hosts", i)
 
 

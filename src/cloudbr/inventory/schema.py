@@ -34,7 +34,8 @@ MAC_PATTERN = re.compile(r"[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}")
 DNS_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 # rounds=: 1000-999999999 as libxcrypt (Debian 12, EL8/9) writes it; it refuses any other
 # spelling, and such a hash would never match the password.
-SHA512_CRYPT = re.compile(r"\$6\$(rounds=[1-9][0-9]{3,8}\$)?[./A-Za-z0-9]{1,16}\$[./A-Za-z0-9]{86}")
+ROUNDS = r"[1-9][0-9]{3,8}"
+SHA512_CRYPT = re.compile(rf"\$6\$(rounds={ROUNDS}\$)?[./A-Za-z0-9]{{1,16}}\$[./A-Za-z0-9]{{86}}")
 SSH_KEY = re.compile(
     r"(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)"
     r"@openssh\.com) [A-Za-z0-9+/=]+( [^\x00-\x1f\x7f-\x9f\u2028\u2029]*)?"
@@ -158,7 +159,7 @@ def _address(value: Any) -> str:
 
 def _password_hash(value: str) -> str:
     rounds = re.match(r"\$6\$rounds=([0-9]*)\$", value)
-    if rounds and not re.fullmatch(r"[1-9][0-9]{3,8}", rounds.group(1)):
+    if rounds and not re.fullmatch(ROUNDS, rounds.group(1)):
         raise ValueError(
             "rounds= must be 1000-999999999, without leading zeros: libxcrypt refuses any "
             "other, so the password would never match"

@@ -305,8 +305,10 @@ def main(argv: Optional[List[str]] = None, source: Optional[Source] = None) -> i
     args = _parser().parse_args(argv)
     try:
         plan = load(args.plan, PLAN_SHAPE, "plan")
-        state = load(args.state, STATE_SHAPE, "state") if args.state else None
-        state = state or read_state(source or Source(), plan)
+        if args.state:
+            state = load(args.state, STATE_SHAPE, "state")
+        else:
+            state = read_state(source or Source(), plan)
         if not args.dump_state:
             drift = compare(plan, state)
     except (StateError, OSError) as exc:  # OSError: a device gone while it was read
