@@ -163,12 +163,12 @@ def test_failure_while_writing_leaves_out_as_it_was(
     calls = 0
     real = writer._write_file
 
-    def failing(target: str, content: bytes, mode: int) -> None:
+    def failing(target: str, content: bytes, mode: int, umask_free: bool = False) -> None:
         nonlocal calls
         calls += 1
         if calls == 7:
             raise OSError(28, "No space left on device")
-        real(target, content, mode)
+        real(target, content, mode, umask_free)
 
     monkeypatch.setattr(writer, "_write_file", failing)
     assert cli.main(["render", str(LAB), "-o", str(out), "-q"]) == 3

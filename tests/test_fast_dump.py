@@ -221,6 +221,7 @@ def test_recurring_large_values_are_spliced_as_emitted(value: str) -> None:
             {"write_files": [{"path": f"/p{n}", "content": value, "owner": "root:root"}]},
             {"a": {"b": [{"c": value}, value]}, "d": value},
             {"late-commands": [value], "k": 1},
+            {"late-commands": [value], True: 1},  # a bool key: libyaml's events, spliced
         ]
 
     options = {"default_flow_style": False, "allow_unicode": True, "width": 1 << 16}
@@ -244,8 +245,8 @@ def test_a_document_holding_the_placeholder_text_is_dumped_right() -> None:
 def test_only_a_clipped_literal_block_is_spliced() -> None:
     options = {"default_flow_style": False, "allow_unicode": True, "width": 1 << 16}
     for value in LARGE:
-        for _ in range(2):
-            yamldump.dump({"only": value}, yamldump.LiteralDumper, **options)
+        for _ in range(2):  # a bool key: yamltext leaves the document to libyaml's events
+            yamldump.dump({"only": value, True: 1}, yamldump.LiteralDumper, **options)
     splicer = yamldump._SPLICER
     settings = (yamldump.LiteralDumper, tuple(sorted(options.items())))
     assert splicer.indents[(settings, ("only",))] == 2  # PROGRAM: written here, not by libyaml

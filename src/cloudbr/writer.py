@@ -105,9 +105,8 @@ PAGE = 4096  # a hole is worth leaving where a whole page of the filesystem woul
 
 
 def data_runs(content: bytes) -> list[tuple[int, int]]:
-    """(start, end) of `content` without its whole zero pages, which a sparse file leaves
-    unwritten (an ISO's 32 KiB system area); a file without any is one run, an empty or
-    all-zero one none."""
+    """(start, end) of `content` without its whole zero pages, left unwritten in a sparse file
+    (an ISO's 32 KiB system area); a file without any is one run, an all-zero one none."""
     runs: list[tuple[int, int]] = []
     start = 0
     for page in range(0, len(content) - PAGE + 1, PAGE):
@@ -120,8 +119,10 @@ def data_runs(content: bytes) -> list[tuple[int, int]]:
     return runs
 
 
-def _write_file(target: str, content: bytes, mode: int) -> None:
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+def _write_file(target: str, content: bytes, mode: int, umask_free: bool = False) -> None:
+    # umask_free: the umask leaves DIR_MODE whole (stage_host saw), so open(2) gives the mode.
+    as_opened = umask_free and not mode & ~DIR_MODE
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode if as_opened else 0o600)
     try:
         runs = data_runs(content)
         for start, end in runs:
@@ -130,7 +131,8 @@ def _write_file(target: str, content: bytes, mode: int) -> None:
                 view = view[os.pwrite(fd, view, end - len(view)) :]
         if not runs or runs[-1][1] < len(content):  # it ends in a hole: it keeps its size
             os.ftruncate(fd, len(content))
-        os.fchmod(fd, mode)
+        if not as_opened:
+            os.fchmod(fd, mode)
     finally:
         os.close(fd)
 
@@ -146,12 +148,12 @@ _link_stage = ""
 _link_sources: dict[tuple[bytes, int], str] = {}
 
 
-def _put_file(stage: Path, target: str, f: File) -> None:
+def _put_file(stage: Path, target: str, f: File, umask_free: bool = False) -> None:
     """Write `f` at `target`, or hard-link it to the same program staged before; where the
     filesystem has no hard links (or that one is gone), write it and link to this one."""
     global _link_stage
     if f.role not in SAME_ON_EVERY_HOST:
-        _write_file(target, f.content, f.mode)
+        _write_file(target, f.content, f.mode, umask_free)
         return
     if _link_stage != os.fspath(stage):
         _link_stage = os.fspath(stage)
@@ -165,7 +167,7 @@ def _put_file(stage: Path, target: str, f: File) -> None:
         except OSError as err:
             if err.errno not in _NO_LINK:
                 raise
-    _write_file(target, f.content, f.mode)
+    _write_file(target, f.content, f.mode, umask_free)
     if source is not None or len(_link_sources) < _LINK_SOURCES_KEPT:
         _link_sources[key] = target
 
@@ -182,7 +184,8 @@ def stage_host(stage: Path, name: str, files: FileMap) -> None:
     root = stage / name
     root.mkdir(mode=DIR_MODE)
     chmod = root.stat().st_mode & 0o777 != DIR_MODE  # the umask took bits away: put them back
-    os.chmod(root, DIR_MODE)
+    if chmod:
+        os.chmod(root, DIR_MODE)
     made = {str(root)}
     for relpath in sorted(files):
         f = files[relpath]
@@ -190,7 +193,7 @@ def stage_host(stage: Path, name: str, files: FileMap) -> None:
         parent = os.path.dirname(target)
         if parent not in made:  # one mkdir per directory, not per file
             _make_dirs(parent, made, chmod)
-        _put_file(stage, target, f)
+        _put_file(stage, target, f, umask_free=not chmod)
 
 
 def _make_dirs(path: str, made: set[str], chmod: bool) -> None:

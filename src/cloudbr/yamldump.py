@@ -11,6 +11,7 @@ or list met twice, which the generic path would anchor) takes the generic path w
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import re
@@ -28,6 +29,8 @@ from yaml.events import (
     SequenceEndEvent,
     SequenceStartEvent,
 )
+
+from cloudbr import yamltext
 
 STR = "tag:yaml.org,2002:str"
 INT = "tag:yaml.org,2002:int"
@@ -137,10 +140,11 @@ class _Splicer:
     the block libyaml writes for the value at that place (same keys and nesting, so the same
     indentation). Only a literal block with clip chomping and no indentation indicator (`|`
     then a line break) is spliced: it ends with its line break, where a placeholder is
-    followed by one, and touches no emitter state that outlives it. A simple value (see
-    `_simple`) is written here, at the indentation libyaml gave a one-line block at that
-    place; another is emitted by libyaml once, when met again at the same place. A long value
-    met again at the same place (a program every host carries) is made once and kept."""
+    followed by one, and touches no emitter state that outlives it. A simple value
+    (`yamltext.simple_literal`) is written here, at the indentation libyaml gave a one-line
+    block at that place; another is emitted by libyaml once, when met again at the same
+    place. A long value met again at the same place (a program every host carries) is made
+    once and kept. (Documents `yamltext` writes whole never come here.)"""
 
     MIN_CHARS = 2048
     KEEP = 64  # values seen once, blocks made
@@ -154,11 +158,12 @@ class _Splicer:
     def block(self, settings: _Settings, path: tuple[Any, ...], value: str) -> str | None:
         """The text libyaml writes for `value` at `path`, or None: emit it there."""
         if len(value) < self.MIN_CHARS:
-            return self._simple_block(settings, path, value) if _simple(value) else None
+            simple = yamltext.simple_literal(value)
+            return self._simple_block(settings, path, value) if simple else None
         place = (settings, path, value)
         if place in self.blocks:  # met here before (a program every host carries): made once
             return self.blocks[place]
-        text = self._simple_block(settings, path, value) if _simple(value) else None
+        text = self._simple_block(settings, path, value) if yamltext.simple_literal(value) else None
         if place not in self.seen:  # once: a value unique to one document is not kept
             if len(self.seen) >= self.KEEP:
                 self.seen.clear()
@@ -178,7 +183,7 @@ class _Splicer:
                 self.indents.clear()
             self.indents[at] = self._indent(settings, path)
         indent = self.indents[at]
-        return None if indent is None else _literal(value, indent)
+        return None if indent is None else yamltext.literal_block(value, indent)
 
     def _indent(self, settings: _Settings, path: tuple[Any, ...]) -> int | None:
         block = self._make(settings, path, "x\n")
@@ -200,30 +205,7 @@ class _Splicer:
 
 _Settings = tuple[type[Dumper], tuple[tuple[str, Any], ...]]
 _ITEM = object()  # a path step into a sequence (a mapping step is its key)
-# What libyaml writes as a literal block line for line, with clip chomping and no indentation
-# indicator: printable ASCII, no line ending in a space, a first line neither empty nor
-# indented, one final line break (libyaml's analysis: no special characters, no space before
-# a break, no leading space or break, one trailing break).
-_NOT_PRINTABLE = re.compile(r"[^\x20-\x7e\n]")
 SIMPLE_FROM = 256  # shorter values: libyaml costs no more than a splice
-
-
-def _simple(value: str) -> bool:
-    return (
-        value[0] not in " \n"
-        and value[-1] == "\n"
-        and value[-2:] != "\n\n"
-        and " \n" not in value
-        and _NOT_PRINTABLE.search(value) is None
-    )
-
-
-def _literal(value: str, indent: int) -> str:
-    pad = " " * indent
-    text = value[:-1]
-    if "\n\n" not in text:  # no empty line (libyaml does not indent one)
-        return "|\n" + pad + text.replace("\n", "\n" + pad)
-    return "|\n" + "\n".join(pad + line if line else "" for line in text.split("\n"))
 
 
 def _nest(path: tuple[Any, ...], value: Any) -> Any:
@@ -235,55 +217,65 @@ def _nest(path: tuple[Any, ...], value: Any) -> Any:
 _SPLICER = _Splicer()
 
 
+class _Walk:
+    """The events of one document (methods, not closures that call each other: a cycle
+    refcounting would never free, the events list in it, once per document)."""
+
+    def __init__(self, cls: type[Dumper], options: dict[str, Any], splices: list[str] | None):
+        self.out: list[Event] = []
+        self.add = self.out.append
+        self.seen: set[int] = set()
+        self.strings = _str_events(cls)
+        self.flow_style = options.get("default_flow_style", False)
+        self.path: list[Any] = []
+        self.settings = (cls, tuple(sorted(options.items())))
+        self.spliced = splices if cls.literal_multiline else None
+
+    def leaf(self, step: Any, value: Any) -> None:
+        if type(value) is not str:
+            self.path.append(step)
+            self.walk(value)
+            self.path.pop()
+        elif self.spliced is None or len(value) < SIMPLE_FROM:
+            self.add(self.strings[value])
+        else:
+            path = (*self.path, step)
+            self.add(_splice_event(self.strings, self.settings, path, value, self.spliced))
+
+    def walk(self, data: Any) -> None:
+        kind = type(data)
+        add = self.add
+        if kind is dict or kind is list:
+            if id(data) in self.seen:
+                raise _Unplain
+            self.seen.add(id(data))
+            if kind is dict:
+                add(MappingStartEvent(None, MAP, True, flow_style=self.flow_style))
+                for key, value in data.items():
+                    add(self.strings[key]) if type(key) is str else self.walk(key)
+                    self.leaf(key, value)
+                add(MappingEndEvent())
+            else:
+                add(SequenceStartEvent(None, SEQ, True, flow_style=self.flow_style))
+                for item in data:
+                    self.leaf(_ITEM, item)
+                add(SequenceEndEvent())
+        else:
+            strings = self.strings
+            add(strings[data] if kind is str else _plain_scalar(strings.plain_tag, data))
+
+
 def _events(
     doc: Any, cls: type[Dumper], options: dict[str, Any], splices: list[str] | None = None
 ) -> list[Event]:
     """The document's events; with `splices`, large values become placeholders, each
     listed with the text that replaces it (in document order)."""
-    out: list[Event] = []
-    add = out.append
-    seen: set[int] = set()
-    strings = _str_events(cls)
-    flow_style = options.get("default_flow_style", False)
-    path: list[Any] = []
-    settings = (cls, tuple(sorted(options.items())))
-    spliced = splices if cls.literal_multiline else None
-
-    def leaf(step: Any, value: Any) -> None:
-        if type(value) is not str:
-            path.append(step)
-            walk(value)
-            path.pop()
-        elif spliced is None or len(value) < SIMPLE_FROM:
-            add(strings[value])
-        else:
-            add(_splice_event(strings, settings, (*path, step), value, spliced))
-
-    def walk(data: Any) -> None:
-        kind = type(data)
-        if kind is dict or kind is list:
-            if id(data) in seen:
-                raise _Unplain
-            seen.add(id(data))
-            if kind is dict:
-                add(MappingStartEvent(None, MAP, True, flow_style=flow_style))
-                for key, value in data.items():
-                    add(strings[key]) if type(key) is str else walk(key)
-                    leaf(key, value)
-                add(MappingEndEvent())
-            else:
-                add(SequenceStartEvent(None, SEQ, True, flow_style=flow_style))
-                for item in data:
-                    leaf(_ITEM, item)
-                add(SequenceEndEvent())
-        else:
-            add(strings[data] if kind is str else _plain_scalar(strings.plain_tag, data))
-
-    open_ended = strings.open_ended
-    walk(doc)
-    if splices and strings.open_ended != open_ended:
+    walker = _Walk(cls, options, splices)
+    open_ended = walker.strings.open_ended
+    walker.walk(doc)
+    if splices and walker.strings.open_ended != open_ended:
         raise _NoSplice  # a spliced block would not have closed it, as libyaml's does
-    return out
+    return walker.out
 
 
 def _splice_event(
@@ -336,9 +328,41 @@ def _splice(text: str, blocks: list[str]) -> str:
     return "".join(out)
 
 
+def _alone(cls: type[Dumper], options: dict[str, Any], value: str) -> str:
+    """libyaml's text of a one-line string, as the item of a one-item list."""
+    text = _emit(_events([value], cls, options), cls, options)
+    if not text.startswith("- ") or yamltext.LINE_BREAK.search(text, 2, len(text) - 1):
+        raise yamltext.GiveUp
+    return text[2:-1]
+
+
+_TEXT_CONTEXTS: dict[tuple[type[Dumper], tuple[tuple[str, Any], ...]], yamltext.Context] = {}
+
+
+def _text_context(cls: type[Dumper], options: dict[str, Any]) -> yamltext.Context | None:
+    """How `yamltext` writes for this dumper and these options, or None: it cannot."""
+    if cls not in (Dumper, LiteralDumper) or options.get("default_flow_style", False) is not False:
+        return None
+    key = (cls, tuple(sorted(options.items())))
+    ctx = _TEXT_CONTEXTS.get(key)
+    if ctx is None:
+        ctx = _TEXT_CONTEXTS[key] = yamltext.Context(
+            plain_tag=_str_events(cls).plain_tag,
+            literal=cls.literal_multiline,
+            wide=options.get("width", 0) >= 1 << 16,
+            alone=functools.partial(_alone, cls, dict(options)),
+        )
+    return ctx
+
+
 def dump(doc: Any, dumper: type[Dumper] = Dumper, **options: Any) -> str:
     """`yaml.dump(doc, Dumper=dumper, sort_keys=False, **options)`, cheaper."""
     splices: list[str] = []
+    if EMITTER_OPTIONS.issuperset(options):
+        ctx = _text_context(dumper, options)
+        text = None if ctx is None else yamltext.dump(ctx, doc)
+        if text is not None:
+            return text
     try:
         if options.get("default_flow_style", False) is None:
             raise _Unplain
