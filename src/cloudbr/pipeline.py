@@ -14,7 +14,16 @@ from cloudbr.model import Host, Inventory
 ROOTFS = "rootfs"
 
 
+# An ISO starts with 32 KiB of zeros (its system area): hashed once, the state copied.
+_ZEROS = 32 * 1024
+_AFTER_ZEROS = hashlib.sha256(bytes(_ZEROS))
+
+
 def _sha256(content: bytes) -> str:
+    if len(content) > _ZEROS and content.count(0, 0, _ZEROS) == _ZEROS:
+        digest = _AFTER_ZEROS.copy()
+        digest.update(memoryview(content)[_ZEROS:])
+        return digest.hexdigest()
     return hashlib.sha256(content).hexdigest()
 
 

@@ -8,12 +8,12 @@ whose bytes it cannot be sure of, which then goes to libyaml whole (`yamldump`):
 - a string libyaml writes plain or single-quoted is recognised by its characters (a
   conservative set: no indicator, no quote, no space at either end, no `: `), plain when
   the resolver reads it back as a string, single-quoted when it would read another type;
-- any other one-line string is asked of libyaml alone (`Context.alone`, as the item of a
-  one-item list) where the document's lines are never folded (a width of 64 Ki): its text
-  is the same wherever it stands in a block. Where they may be folded (width 80), a string
-  with a space or outside the set gives up;
-- multi-line strings are literal blocks (`|`) when the dumper asks for them and libyaml
-  writes them line for line (`yamldump._simple`), else give up;
+- any other string is asked of libyaml alone (`Context.alone`, as the item of a one-item
+  list) where the document's lines are never folded (a width of 64 Ki), and taken when libyaml
+  writes it on one line: that text is the same wherever it stands in a block (value or key).
+  Where lines may fold (width 80), a string with a space or outside the set gives up;
+- a multi-line string is a literal block (`|`) when the dumper asks for one and libyaml writes
+  it line for line (`simple_literal`), else it is a string as above;
 - a key must be a simple key: a non-empty one-line string under 128 characters, or an int.
 """
 
@@ -27,7 +27,7 @@ from typing import Any
 _BOUNDARY = r"[A-Za-z0-9_/]"  # a first character that is no indicator
 _INNER = r"[A-Za-z0-9_./+=~@,-]"  # never an indicator after the first character
 # One-line strings libyaml writes plain (or single-quoted when they read as another type):
-# with `:` inside but not last (": " is refused apart), with single spaces where lines never
+# with `:` inside but not last (": " is refused apart), with spaces inside where lines never
 # fold.
 _TIGHT = re.compile(rf"{_BOUNDARY}(?:(?:{_INNER}|:)*{_INNER})?")
 _SPACED = re.compile(rf"{_BOUNDARY}(?:(?:{_INNER}|:| )*{_INNER})?")
@@ -52,7 +52,7 @@ class Context:
     plain_tag: Callable[[str], str]
     literal: bool
     wide: bool
-    alone: Callable[[str], str]  # libyaml's one-line text of a string, or GiveUp
+    alone: Callable[[str], str]  # libyaml's one-line text of a string, or raises GiveUp
     texts: dict[str, str] = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)
     blocks: dict[tuple[str, int], str | None] = field(default_factory=dict)

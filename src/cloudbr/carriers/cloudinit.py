@@ -66,19 +66,20 @@ def cloud_init_owns_network(host: Host) -> bool:
     return host.backend is Backend.LINUXBRIDGE and stacks <= CLOUD_INIT_RENDERS
 
 
-def _is_text(content: bytes) -> bool:
-    if len(content) > INLINE_LIMIT:
-        return False
+def _text(content: bytes) -> str | None:
+    """The content as text, if it goes inline."""
+    if len(content) > INLINE_LIMIT or _CONTROL.search(content):
+        return None
     try:
-        content.decode("utf-8")
+        return content.decode("utf-8")
     except UnicodeDecodeError:
-        return False
-    return _CONTROL.search(content) is None
+        return None
 
 
 def _content(content: bytes) -> dict[str, str]:
-    if _is_text(content):
-        return {"content": content.decode("utf-8")}
+    text = _text(content)
+    if text is not None:
+        return {"content": text}
     return {"encoding": "b64", "content": base64.b64encode(content).decode("ascii")}
 
 

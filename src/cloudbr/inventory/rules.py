@@ -4,6 +4,7 @@ bridge, a preseed mirror d-i cannot use, ...)."""
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Callable
 
@@ -144,6 +145,7 @@ def _vlan_tool(stacks: frozenset[NetworkStack]) -> str:
     return "ifupdown" if NetworkStack.IFUPDOWN in stacks else "initscripts"
 
 
+@functools.lru_cache(maxsize=4096)  # the same few names on every host
 def interface_name_problem(
     name: str, kind: DeviceKind, stacks: frozenset[NetworkStack], linux_bridge: bool
 ) -> str | None:
@@ -159,6 +161,7 @@ def interface_name_problem(
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def vlan_name_problem(
     name: str, parent: str, vlan_id: int, stacks: frozenset[NetworkStack]
 ) -> str | None:
