@@ -17,52 +17,66 @@ class _Unplain(Exception):
     """A value only `json.dumps` encodes (float, tuple, a non-str key, ...)."""
 
 
-def _encode(value: Any, out: list[str], indent: str, level: int) -> None:
+def _scalar(value: Any) -> str | None:
+    """The JSON of a str, int, bool or None; None for anything else."""
     kind = type(value)
     if kind is str:
-        out.append(encode_basestring_ascii(value))
-    elif kind is dict:
-        if not value:
-            out.append("{}")
-            return
+        return encode_basestring_ascii(value)
+    if value is None:
+        return "null"
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        return int.__repr__(value)
+    return None
+
+
+def _flat_members(value: dict[Any, Any], inner: str) -> str | None:
+    """A mapping of str keys to scalars (a manifest entry, an interface), joined at once."""
+    members = []
+    for key in sorted(value):
+        text = _scalar(value[key]) if type(key) is str else None
+        if text is None:
+            return None
+        members.append(f"{encode_basestring_ascii(key)}: {text}")
+    return ("," + inner).join(members)
+
+
+def _encode(value: Any, out: list[str], indent: str, level: int) -> None:
+    kind = type(value)
+    if kind is dict and value:
         inner = "\n" + indent * (level + 1)
-        if all(type(k) is str and type(v) is str for k, v in value.items()):
-            # A manifest entry: one join, no call per member.
-            items = sorted(value.items())
-            members = (
-                f"{encode_basestring_ascii(k)}: {encode_basestring_ascii(v)}" for k, v in items
-            )
-            out.append("{" + inner + ("," + inner).join(members) + "\n" + indent * level + "}")
+        flat = _flat_members(value, inner)
+        if flat is not None:
+            out.append("{" + inner + flat + "\n" + indent * level + "}")
             return
         sep = "{" + inner
         for key in sorted(value):
             if type(key) is not str:
                 raise _Unplain
-            out.append(sep)
-            out.append(encode_basestring_ascii(key))
-            out.append(": ")
+            out.append(sep + encode_basestring_ascii(key) + ": ")
             _encode(value[key], out, indent, level + 1)
             sep = "," + inner
         out.append("\n" + indent * level + "}")
-    elif kind is list:
-        if not value:
-            out.append("[]")
-            return
+    elif kind is list and value:
         inner = "\n" + indent * (level + 1)
+        if all(type(item) is str for item in value):  # names, addresses: one join
+            items = ("," + inner).join(map(encode_basestring_ascii, value))
+            out.append("[" + inner + items + "\n" + indent * level + "]")
+            return
         sep = "[" + inner
         for item in value:
             out.append(sep)
             _encode(item, out, indent, level + 1)
             sep = "," + inner
         out.append("\n" + indent * level + "]")
-    elif value is None:
-        out.append("null")
-    elif kind is bool:
-        out.append("true" if value else "false")
-    elif kind is int:
-        out.append(int.__repr__(value))
+    elif kind is dict or kind is list:
+        out.append("{}" if kind is dict else "[]")
     else:
-        raise _Unplain
+        text = _scalar(value)
+        if text is None:
+            raise _Unplain
+        out.append(text)
 
 
 def dumps(doc: Any, indent: int) -> str:
