@@ -63,7 +63,9 @@ STR = "tag:yaml.org,2002:str"
 # indicator: printable ASCII, no line ending in a space, a first line neither empty nor
 # indented, one final line break (libyaml's analysis: no special characters, no space before
 # a break, no leading space or break, one trailing break).
-_NOT_PRINTABLE = re.compile(r"[^\x20-\x7e\n]")
+# (Deleting them from the ASCII bytes: ten times a regular expression's speed on the
+# late-command of an autoinstall, 60 KB of base64.)
+_PRINTABLE_OR_LF = bytes(range(0x20, 0x7F)) + b"\n"
 
 
 def simple_literal(value: str) -> bool:
@@ -72,7 +74,8 @@ def simple_literal(value: str) -> bool:
         and value[-1] == "\n"
         and value[-2:] != "\n\n"
         and " \n" not in value
-        and _NOT_PRINTABLE.search(value) is None
+        and value.isascii()
+        and not value.encode("ascii").translate(None, _PRINTABLE_OR_LF)
     )
 
 
