@@ -2,11 +2,13 @@
 more cheaply (issue 13: PyYAML's representer, serializer and resolver cost more per host
 than anything else in a render, the emitter itself far less).
 
-`dump` walks the plain data we build documents from (dict, list, str, int, bool, None) and
-hands libyaml the very events `yaml.dump(..., Dumper=yaml.CSafeDumper)` would make of it,
-without the node graph in between: same tags, same implicit flags (from the resolver's own
-table), same styles, so the same bytes. A document with anything else (another type, a dict
-or list met twice, which the generic path would anchor) takes the generic path whole.
+`dump` first has `yamltext` write the document straight as text (libyaml's bytes, with no
+emitter at all); what that hands back, it walks: the plain data we build documents from
+(dict, list, str, int, bool, None) becomes the very events that
+`yaml.dump(..., Dumper=yaml.CSafeDumper)` would give libyaml, without the node graph in
+between: same tags, same implicit flags (from the resolver's own table), same styles, so the
+same bytes. A document with anything else (another type, a dict or list met twice, which the
+generic path would anchor) takes the generic path whole.
 """
 
 from __future__ import annotations
