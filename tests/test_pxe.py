@@ -402,3 +402,36 @@ def test_the_shared_program_is_served_beside_each_preseed(served: tuple[Path, st
     assert request(ns, "/cloudbr/_preseed/cloudbr-ovs-firstboot", "10.1.0.21")[0] == 404
     # Only preseed hosts that carry it (not the EL host, whose kickstart carries its own).
     assert (out / "pxe/nginx.conf").read_text().count("/cloudbr-ovs-firstboot {") == 1
+
+
+def _pxelinux_line(cfg: str) -> str:
+    """What pxelinux hands the kernel: the APPEND line, with BOOT_IMAGE= and initrd= added."""
+    words = dict(line.split(None, 1) for line in cfg.splitlines() if line.startswith("    "))
+    return f"BOOT_IMAGE={words['KERNEL']} initrd={words['INITRD']} {words['APPEND']}"
+
+
+def test_a_boot_line_the_kernel_would_cut_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """x86 keeps 2047 characters of the command line (COMMAND_LINE_SIZE 2048): beyond, the
+    install network's answers would be cut silently. Many DNS servers take it there."""
+
+    def with_servers(count: int) -> str:
+        doc = yaml.safe_load(inventory({"path_secret": SECRET}))
+        doc["site"]["dns"]["servers"] = [f"10.2.{i // 250}.{i % 250 + 1}" for i in range(count)]
+        return yaml.safe_dump(doc, sort_keys=False)
+
+    out = render(tmp_path, with_servers(60))
+    for mac in ("21", "22"):  # debian-installer's one quoted list, dracut's nameserver= each
+        cfg = (out / f"pxe/pxelinux.cfg/01-52-54-00-00-00-{mac}").read_text()
+        assert 1000 < len(_pxelinux_line(cfg)) <= 2047
+    capsys.readouterr()
+    inv = tmp_path / "long.yaml"
+    inv.write_text(with_servers(150))
+    assert main(["render", str(inv), "-o", str(tmp_path / "long"), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "long.yaml:" in err
+    assert "hosts[1]: its PXE boot line would be" in err  # el1: dracut's nameserver= each
+    assert "the kernel keeps 2047" in err
+    assert "nothing written" in err
+    assert not (tmp_path / "long").exists() or not list((tmp_path / "long").iterdir())

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from cloudbr import pxe_model
 from cloudbr.carriers import kickstart, preseed
-from cloudbr.files import HEADER, File, FileMap, Role
+from cloudbr.files import HEADER, File, FileMap, Role, Unrenderable
 from cloudbr.model import Distro, Host, Inventory
 from cloudbr.platform_types import InstallerCarrier
 from cloudbr.platforms import platform
@@ -121,6 +121,16 @@ def _pxe_host(site: PxeSite, host: Host) -> PxeHost:
     return next(p for p in site.hosts if p.hostname == host.hostname)
 
 
+# x86 COMMAND_LINE_SIZE (2048, its NUL included): the kernel silently cuts a longer line.
+KERNEL_CMDLINE_MAX = 2047
+
+
+def _command_line_length(kernel: str, initrd: str, params: list[str]) -> int:
+    """The longest line a loader hands the kernel: pxelinux puts `BOOT_IMAGE=` and `initrd=`
+    before the APPEND line (GRUB only BOOT_IMAGE, iPXE neither)."""
+    return len(" ".join([f"BOOT_IMAGE={kernel}", f"initrd={initrd}", *params]))
+
+
 def entry(site: PxeSite, host: Host) -> Entry:
     params = PARAMS[platform(host).installer.carrier](site, host)
     params += host.kernel_args
@@ -130,6 +140,13 @@ def entry(site: PxeSite, host: Host) -> Entry:
         if not _SAFE_PARAM.fullmatch(p):  # the model is validated; this guards the loaders' syntax
             raise ValueError(f"{host.hostname}: unsafe boot parameter {p!r}")
     files = site.installer(host.distro)
+    length = _command_line_length(files.kernel, files.initrd, params)
+    if length > KERNEL_CMDLINE_MAX:  # many DNS servers, a long domain and URL
+        raise Unrenderable(
+            host.hostname,
+            f"its PXE boot line would be {length} characters; the kernel keeps "
+            f"{KERNEL_CMDLINE_MAX} and would cut the install network's answers",
+        )
     return Entry(
         _pxe_host(site, host), host.fqdn, host.distro, files.kernel, files.initrd, tuple(params)
     )
