@@ -20,7 +20,7 @@ _AFTER_ZEROS = hashlib.sha256(bytes(_ZEROS))
 
 
 def _sha256(content: bytes) -> str:
-    if len(content) > _ZEROS and content.count(0, 0, _ZEROS) == _ZEROS:
+    if len(content) > _ZEROS and content[0] == 0 and content.count(0, 0, _ZEROS) == _ZEROS:
         digest = _AFTER_ZEROS.copy()
         digest.update(memoryview(content)[_ZEROS:])
         return digest.hexdigest()

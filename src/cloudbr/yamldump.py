@@ -160,8 +160,9 @@ class _Splicer:
     def block(self, settings: _Settings, path: tuple[Any, ...], value: str) -> str | None:
         """The text libyaml writes for `value` at `path`, or None: emit it there."""
         if len(value) < self.MIN_CHARS:
-            simple = yamltext.simple_literal(value)
-            return self._simple_block(settings, path, value) if simple else None
+            if not yamltext.simple_literal(value):
+                return None
+            return self._simple_block(settings, path, value)
         place = (settings, path, value)
         if place in self.blocks:  # met here before (a program every host carries): made once
             return self.blocks[place]

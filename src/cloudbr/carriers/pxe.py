@@ -126,8 +126,8 @@ KERNEL_CMDLINE_MAX = 2047
 
 
 def _command_line_length(kernel: str, initrd: str, params: list[str]) -> int:
-    """The longest line a loader hands the kernel: pxelinux puts `BOOT_IMAGE=` and `initrd=`
-    before the APPEND line (GRUB only BOOT_IMAGE, iPXE neither)."""
+    """The longest line a loader hands the kernel: pxelinux adds `BOOT_IMAGE=` and `initrd=`
+    to the APPEND line (GRUB only BOOT_IMAGE, iPXE neither)."""
     return len(" ".join([f"BOOT_IMAGE={kernel}", f"initrd={initrd}", *params]))
 
 
